@@ -1,0 +1,3 @@
+from sageconnect.cli import main
+
+raise SystemExit(main())

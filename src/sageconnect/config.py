@@ -1,0 +1,205 @@
+"""The configuration file, parsed once at start-up into frozen pydantic models.
+
+``load(path)`` returns a :class:`Config` or raises one :class:`ConfigError`
+listing every problem found, each as key · value · expected.
+"""
+
+from __future__ import annotations
+
+import re
+import stat
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+
+from sageconnect.credentials import SECRET_KEYS, Secret, has_inline_secret
+from sageconnect.errors import ConfigError, Problem
+from sageconnect.terms import parse_terms
+
+CODE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
+
+
+def _terms(value: str) -> str:
+    parse_terms(value)
+    return value
+
+
+Terms = Annotated[str, AfterValidator(_terms)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StoreConfig(_Model):
+    """Where the canonical store lives."""
+
+    url: str = "sqlite:///sageconnect.db"
+    password: Secret | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", value):
+            raise ValueError("a sqlite:/// path or a postgresql:// URL")
+        if re.match(r"^postgresql[^:]*://[^/@]*:[^/@]+@", value):
+            raise ValueError("a URL without password: put it in store.password")
+        return value
+
+
+class LoggingConfig(_Model):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+class FileSource(_Model):
+    """A company whose ledger comes as export files (FEC, CSV...)."""
+
+    mapping: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    path: str = Field(min_length=1)
+    encoding: Literal["auto", "utf-8", "iso-8859-15", "cp1252"] = "auto"
+    receivable_accounts: tuple[str, ...] | None = None
+
+    @field_validator("receivable_accounts")
+    @classmethod
+    def _prefixes(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is not None:
+            if not value:
+                raise ValueError("at least one account prefix")
+            for prefix in value:
+                if not re.fullmatch(r"[0-9A-Za-z]+", prefix):
+                    raise ValueError("account prefixes made of digits or letters")
+        return value
+
+
+class PaymentTerms(_Model):
+    """Due dates for sources that carry none (FEC): a default and exceptions."""
+
+    default: Terms = "30d"
+    by_customer: dict[str, Terms] = {}
+
+
+class CompanyConfig(_Model):
+    """One dossier: its source, its mapping, its terms."""
+
+    name: str = Field(min_length=1)
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    timezone: str = "Europe/Paris"
+    source: FileSource
+    payment_terms: PaymentTerms = PaymentTerms()
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("an IANA time zone such as Europe/Paris") from exc
+        return value
+
+
+class Config(_Model):
+    """The whole file."""
+
+    store: StoreConfig = StoreConfig()
+    logging: LoggingConfig = LoggingConfig()
+    mappings_dir: str | None = None
+    companies: dict[Annotated[str, Field(pattern=CODE)], CompanyConfig] = Field(
+        min_length=1
+    )
+    # Set by load(): the folder relative paths are resolved against.
+    base_dir: Path = Path()
+
+    def resolve_path(self, value: str) -> Path:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+    def store_url(self) -> str:
+        """The SQLAlchemy URL, with a relative SQLite path made absolute."""
+        url = self.store.url
+        if url.startswith("sqlite") and ":///" in url:
+            head, _, tail = url.partition(":///")
+            if tail and tail != ":memory:" and not Path(tail).is_absolute():
+                url = f"{head}:///{self.resolve_path(tail)}"
+        return url
+
+
+def load(path: Path) -> Config:
+    """Read, validate and resolve a config file; raise ConfigError on any problem."""
+    name = str(path)
+    try:
+        raw_bytes = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            [Problem("(file)", name, f"a readable file ({exc.strerror})", name)]
+        ) from exc
+    try:
+        raw = tomllib.loads(raw_bytes.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError([Problem("(file)", name, f"valid UTF-8 TOML: {exc}", name)]) from exc
+    problems = _inline_secret_problems(path, raw)
+    raw["base_dir"] = str(path.resolve().parent)
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        problems += [_problem(err, name) for err in exc.errors()]
+        raise ConfigError(problems) from None
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _inline_secret_problems(path: Path, raw: dict[str, Any]) -> list[Problem]:
+    keys = has_inline_secret(raw)
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return []
+    if not keys or not mode & (stat.S_IRWXG | stat.S_IRWXO):
+        return []
+    return [
+        Problem(
+            key,
+            "(inline secret)",
+            f"a reference such as {{ env = \"NAME\" }}, or a config file readable "
+            f"by its owner only (mode is {stat.filemode(mode)}; chmod 600)",
+            str(path),
+        )
+        for key in keys
+    ]
+
+
+def _problem(err: Any, file: str) -> Problem:
+    loc = [str(part) for part in err["loc"] if part not in _UNION_TAGS]
+    key = ".".join(loc) or "(top)"
+    value = err.get("input")
+    secret = any(part.lower() in SECRET_KEYS for part in loc)
+    if secret:
+        shown = "(hidden)"
+    elif err["type"] == "missing":
+        shown = "(missing)"
+    elif err["type"] == "extra_forbidden":
+        shown = _short(value)
+        return Problem(key, shown, "no such key here (check the spelling)", file)
+    else:
+        shown = _short(value)
+    expected = err["msg"].removeprefix("Value error, ")
+    return Problem(key, shown, expected, file)
+
+
+_UNION_TAGS = {"function-before[_resolve(), str]", "function-after[_terms(), str]"}
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

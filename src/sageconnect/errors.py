@@ -1,0 +1,63 @@
+"""Every exception sageconnect raises, grouped by what the operator does next.
+
+::
+
+    SageconnectError
+    ├── ConfigError          fix the config or a mapping file; raised at start-up,
+    │   │                    lists every problem as key · value · expected
+    │   └── MappingError     a mappings/*.toml is invalid, or a mapper name is unknown
+    ├── SourceUnavailable    a source (file, ODBC) cannot be read now: transient,
+    │                        the store is untouched and the next run retries
+    └── StoreError           the canonical store is unusable: the job stops
+
+A malformed row is never an exception: it is a ``Reject`` value, counted in the
+job's summary line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class SageconnectError(Exception):
+    """Base of every error sageconnect raises on purpose."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One configuration problem: where it is, what was found, what was expected."""
+
+    key: str
+    value: str
+    expected: str
+    file: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.file}: " if self.file else ""
+        return f"{where}{self.key} = {self.value} (expected {self.expected})"
+
+
+class ConfigError(SageconnectError, ValueError):
+    """The configuration cannot be used; every problem found is listed."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{len(problems)} configuration problem(s):\n{lines}")
+
+
+class MappingError(ConfigError):
+    """A mapping file is invalid, or a mapping name cannot be resolved."""
+
+
+class SourceUnavailable(SageconnectError, OSError):  # noqa: N818 - named for the condition
+    """A source cannot be read right now; nothing was changed in the store."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        self.source = source
+        self.reason = reason
+        super().__init__(f"{source}: {reason}")
+
+
+class StoreError(SageconnectError, RuntimeError):
+    """The canonical store cannot be opened or upgraded."""

@@ -1,0 +1,103 @@
+"""Jobs: plain functions of (config, store, clock) that the CLI and daemon call."""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+
+import structlog
+from sqlalchemy import Engine
+
+from sageconnect import logs
+from sageconnect.clock import Clock
+from sageconnect.config import CompanyConfig, Config
+from sageconnect.errors import SourceUnavailable
+from sageconnect.mapping import registry
+from sageconnect.mapping.ledger import LedgerMapper, LedgerSettings
+from sageconnect.mapping.spec import MappingSpec
+from sageconnect.store.sync import SyncReport, ensure_company, new_run_uid, sync
+
+REJECTS_LOGGED = 20
+
+
+def mapping_folders(config: Config) -> list[Path]:
+    configured = config.resolve_path(config.mappings_dir) if config.mappings_dir else None
+    return registry.search_path(config.base_dir, configured)
+
+
+def source_files(config: Config, company: CompanyConfig, spec: MappingSpec) -> list[Path]:
+    """The files a company's source path names: a file, a folder, or a glob."""
+    path = config.resolve_path(company.source.path)
+    if path.is_dir():
+        files = sorted(path.glob(spec.file.pattern))
+    elif glob.has_magic(str(path)):
+        files = sorted(Path(p) for p in glob.glob(str(path)))
+    else:
+        files = [path] if path.exists() else []
+    files = [f for f in files if f.is_file()]
+    if not files:
+        raise SourceUnavailable(str(path), "no file matches the source path")
+    return files
+
+
+def build_mapper(config: Config, company: CompanyConfig) -> LedgerMapper:
+    source = company.source
+    spec = registry.resolve(source.mapping, mapping_folders(config))
+    settings = LedgerSettings(
+        currency=company.currency,
+        default_terms=company.payment_terms.default,
+        terms_by_customer=dict(company.payment_terms.by_customer),
+        receivable_accounts=source.receivable_accounts,
+        encoding=source.encoding,
+    )
+    return LedgerMapper(spec, source_files(config, company, spec), settings)
+
+
+def sync_company(
+    config: Config, code: str, engine: Engine, clock: Clock, *, full: bool = False
+) -> SyncReport:
+    """Sync one company, logging sync_started, row_rejected and sync_finished."""
+    company = config.companies[code]
+    report = SyncReport(
+        run_uid=new_run_uid(), company=code, source=company.source.mapping
+    )
+    log = logs.get()
+    with structlog.contextvars.bound_contextvars(
+        company=code, source=company.source.mapping, run_id=report.run_uid
+    ):
+        log.info("sync_started", full=full)
+        try:
+            mapper = build_mapper(config, company)
+            company_id = ensure_company(engine, code, company.name, company.currency)
+            sync(engine, company_id, report, mapper, clock.now, full=full)
+        except SourceUnavailable as exc:
+            log.error("sync_failed", error_class="source_unavailable", path=exc.source, reason=exc.reason)
+            raise
+        except Exception as exc:
+            log.exception("sync_failed", error_class=type(exc).__name__)
+            raise
+        for reject in report.rejects[:REJECTS_LOGGED]:
+            log.warning(
+                "row_rejected",
+                file=reject.where,
+                line=reject.line,
+                field=reject.field,
+                value=reject.value,
+                reason=reject.reason,
+            )
+        log.info(
+            "sync_finished",
+            status=report.status,
+            read=report.read,
+            inserted=report.inserted,
+            updated=report.updated,
+            closed=report.closed,
+            rejected=report.rejected,
+            new_rejects=report.new_rejects,
+            rejects_not_logged=max(0, report.rejected - REJECTS_LOGGED),
+            allocations=report.allocations,
+            opening_unmatched=mapper.opening_unmatched,
+            source_unchanged=report.source_unchanged,
+            duration_s=report.duration_s,
+        )
+    return report

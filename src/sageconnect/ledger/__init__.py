@@ -1,0 +1,1 @@
+"""Pure: what is owed, from records alone."""

@@ -1,0 +1,1 @@
+"""The mapper extension point: declarative files in mappings/, code plug-ins later."""

@@ -1,0 +1,279 @@
+"""The ledger mapper: receivables derived from ledger lines (FEC and alike).
+
+Only lines on receivable accounts become records. The other lines of an entry
+say what it is: an entry touching a sales account is an invoice (debit) or a
+credit note (credit); one touching a cash account is a payment (credit) or a
+refund or bounced payment (debit); anything else is an adjustment.
+
+Several fiscal-year files can be loaded at once. The opening (a-nouveau) lines
+of a year repeat what the previous year left open, so when that year is loaded
+too they are not counted again: each one is matched to the item it carries
+(customer, side, piece, amount) and lends it its current lettering and due date.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict, deque
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from sageconnect.mapping.ledger_line import Columns, LedgerLine, LineParser
+from sageconnect.mapping.spec import MappingSpec
+from sageconnect.model.records import (
+    Customer,
+    DocKind,
+    DueSource,
+    Invoice,
+    Payment,
+    PaymentKind,
+    Record,
+    Reject,
+)
+from sageconnect.readers.files import FileFormat, read_rows, sniff
+from sageconnect.terms import Terms, parse_terms
+
+_CLOSING = re.compile(r"FEC(\d{8})", re.IGNORECASE)
+AliasKey = tuple[str, bool, str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerSettings:
+    """What a company's config adds to the mapping."""
+
+    currency: str
+    default_terms: str
+    terms_by_customer: dict[str, str]
+    receivable_accounts: tuple[str, ...] | None = None
+    encoding: str = "auto"
+
+
+@dataclass(slots=True)
+class _Carried:
+    """The current state of an item, as the next year's opening line shows it."""
+
+    lettering: str | None
+    lettered_on: object
+    due: object
+
+
+class LedgerMapper:
+    """A Mapper over one or more ledger files of one company."""
+
+    def __init__(self, spec: MappingSpec, files: list[Path], settings: LedgerSettings) -> None:
+        self.name = spec.mapping.name
+        self.spec = spec
+        self.settings = settings
+        self.files = sorted(files, key=_fiscal_order)
+        ledger = spec.ledger
+        self.receivable = settings.receivable_accounts or ledger.receivable_accounts
+        self.sales = ledger.sales_accounts
+        self.cash = ledger.cash_accounts
+        self.sales_journals = {j.upper() for j in ledger.sales_journals}
+        self.opening = {j.upper() for j in ledger.opening_journals}
+        self.default_terms = parse_terms(settings.default_terms)
+        self.terms = {c: parse_terms(t) for c, t in settings.terms_by_customer.items()}
+        self.opening_unmatched = 0
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        digest.update(self.spec.model_dump_json().encode())
+        digest.update(repr(self.settings).encode())
+        for path in self.files:
+            digest.update(str(path).encode() + b"\0")
+            with path.open("rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    digest.update(chunk)
+        return digest.hexdigest()
+
+    def read(self) -> Iterator[Record]:
+        customers: dict[str, Customer] = {}
+        formats = [self._sniff(path) for path in self.files]
+        for i, (path, fmt) in enumerate(zip(self.files, formats, strict=True)):
+            carried = (
+                self._carried(self.files[i + 1], formats[i + 1])
+                if i + 1 < len(self.files)
+                else {}
+            )
+            yield from self._read_file(path, fmt, customers, carried, skip_opening=i > 0)
+            self.opening_unmatched += sum(len(q) for q in carried.values())
+        yield from customers.values()
+
+    def _sniff(self, path: Path) -> FileFormat:
+        file = self.spec.file
+        encoding = self.settings.encoding if self.settings.encoding != "auto" else file.encoding
+        return sniff(path, encoding=encoding, delimiter=file.delimiter)
+
+    def _lines(self, path: Path, fmt: FileFormat) -> Iterator[tuple[str, list[LedgerLine | Reject], set[str]]]:
+        """Entries as (journal, receivable lines or rejects, counterpart accounts)."""
+        where = str(path)
+        columns = Columns.bind(fmt.header, self.spec.ledger, where)
+        parser = LineParser(columns, self.spec.file, where)
+        j, e, a = (columns.index[k] for k in ("journal", "entry", "account"))
+        receivable = self.receivable
+        current: tuple[str, str] | None = None
+        lines: list[LedgerLine | Reject] = []
+        others: set[str] = set()
+        for row in read_rows(path, fmt):
+            if isinstance(row, Reject):
+                lines.append(row)
+                continue
+            number, fields = row
+            key = (fields[j], fields[e])
+            if key != current:
+                if current is not None:
+                    yield current[0], lines, others
+                current, lines, others = key, [], set()
+            if fields[a].startswith(receivable):
+                lines.append(parser.parse(number, fields))
+            else:
+                others.add(fields[a])
+        if current is not None or lines:
+            yield (current or ("", ""))[0], lines, others
+
+    def _carried(self, path: Path, fmt: FileFormat) -> dict[AliasKey, deque[_Carried]]:
+        """Opening lines at the head of the next year's file, by the item they carry."""
+        found: dict[AliasKey, deque[_Carried]] = defaultdict(deque)
+        tag = _tag(path)
+        for journal, lines, _ in self._lines(path, fmt):
+            if journal.upper() not in self.opening:
+                break
+            for line in lines:
+                if isinstance(line, LedgerLine):
+                    found[_alias(line)].append(
+                        _Carried(_scoped(tag, line.lettering), line.lettered_on, line.due)
+                    )
+        return found
+
+    def _read_file(
+        self,
+        path: Path,
+        fmt: FileFormat,
+        customers: dict[str, Customer],
+        carried: dict[AliasKey, deque[_Carried]],
+        *,
+        skip_opening: bool,
+    ) -> Iterator[Record]:
+        tag = _tag(path)
+        for journal, lines, others in self._lines(path, fmt):
+            kind = self._classify(journal, others)
+            seen: dict[str, int] = defaultdict(int)
+            for line in lines:
+                if isinstance(line, Reject):
+                    yield line
+                    continue
+                if not line.amount or (kind == "opening" and skip_opening):
+                    continue
+                seen[line.customer] += 1
+                customers[line.customer] = Customer(
+                    code=line.customer, name=line.customer_name, account=line.account
+                )
+                line = self._with_carried(line, tag, carried)
+                key = f"{line.journal}/{line.entry}/{line.date:%Y%m%d}/{line.customer}/{seen[line.customer]}"
+                yield self._record(kind, key, line)
+
+    def _with_carried(
+        self, line: LedgerLine, tag: str, carried: dict[AliasKey, deque[_Carried]]
+    ) -> LedgerLine:
+        lettering = _scoped(tag, line.lettering)
+        open_at_close = not line.lettering or line.lettering.islower()
+        queue = carried.get(_alias(line)) if open_at_close and carried else None
+        if not queue:
+            return replace(line, lettering=lettering or "")
+        state = queue.popleft()
+        return replace(
+            line,
+            lettering=state.lettering or "",
+            lettered_on=state.lettered_on if state.lettering else None,  # type: ignore[arg-type]
+            due=state.due or line.due,  # type: ignore[arg-type]
+        )
+
+    def _classify(self, journal: str, others: set[str]) -> str:
+        if journal.upper() in self.opening:
+            return "opening"
+        if any(a.startswith(self.sales) for a in others):
+            return "sale"
+        if any(a.startswith(self.cash) for a in others):
+            return "cash"
+        if journal.upper() in self.sales_journals:
+            return "sale"
+        return "other"
+
+    def _record(self, kind: str, key: str, line: LedgerLine) -> Invoice | Payment:
+        foreign = bool(line.currency) and line.currency != self.settings.currency
+        currency = line.currency if foreign else self.settings.currency
+        currency_amount = line.currency_amount if foreign else None
+        if line.amount < 0 and kind != "sale":
+            return Payment(
+                key=key,
+                customer=line.customer,
+                kind=PaymentKind.RECEIPT if kind == "cash" else (
+                    PaymentKind.OPENING if kind == "opening" else PaymentKind.ADJUSTMENT
+                ),
+                received=line.date,
+                amount=-line.amount,
+                currency=currency,
+                currency_amount=abs(currency_amount) if currency_amount is not None else None,
+                journal=line.journal,
+                reference=line.piece,
+                label=line.label,
+                lettering=line.lettering or None,
+                lettered_on=line.lettered_on,
+            )
+        issued = line.piece_date or line.date
+        doc = _DOC_KIND[kind] if line.amount > 0 else DocKind.CREDIT_NOTE
+        if line.due is not None:
+            due, source = line.due, DueSource.SOURCE
+        elif doc in (DocKind.INVOICE, DocKind.OPENING):
+            due, source = self._terms(line.customer).due(issued), DueSource.TERMS
+        else:
+            due, source = issued, DueSource.TERMS
+        return Invoice(
+            key=key,
+            customer=line.customer,
+            number=line.piece,
+            kind=doc,
+            issued=issued,
+            due=due,
+            due_source=source,
+            amount=line.amount,
+            currency=currency,
+            currency_amount=(
+                currency_amount.copy_sign(line.amount) if currency_amount is not None else None
+            ),
+            journal=line.journal,
+            label=line.label,
+            lettering=line.lettering or None,
+            lettered_on=line.lettered_on,
+        )
+
+    def _terms(self, customer: str) -> Terms:
+        return self.terms.get(customer, self.default_terms)
+
+
+_DOC_KIND = {
+    "sale": DocKind.INVOICE,
+    "opening": DocKind.OPENING,
+    "cash": DocKind.DEBIT,
+    "other": DocKind.DEBIT,
+}
+
+
+def _alias(line: LedgerLine) -> AliasKey:
+    return (line.customer, line.amount > 0, line.piece, abs(line.amount))
+
+
+def _scoped(tag: str, lettering: str) -> str | None:
+    """Lettering codes are scoped by fiscal file, since codes may restart each year."""
+    return f"{tag}:{lettering}" if lettering else None
+
+
+def _tag(path: Path) -> str:
+    match = _CLOSING.search(path.name)
+    return match.group(1) if match else path.stem
+
+
+def _fiscal_order(path: Path) -> tuple[str, str]:
+    return (_tag(path), path.name)

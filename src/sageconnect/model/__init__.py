@@ -1,0 +1,1 @@
+"""Canonical types: frozen values, stdlib only, no I/O."""

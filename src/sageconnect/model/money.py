@@ -1,0 +1,55 @@
+"""Money is Decimal in code and integer cents in the store."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+
+
+def cents(amount: Decimal) -> Decimal:
+    """Quantise to the cent, half up, as French accounting does."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def to_cents(amount: Decimal) -> int:
+    """Exact integer cents of an amount that is already to the cent."""
+    q = cents(amount)
+    if q != amount:
+        raise ValueError(f"{amount} has fractions of a cent")
+    return int(q * 100)
+
+
+def from_cents(value: int) -> Decimal:
+    return (Decimal(value) / 100).quantize(CENT)
+
+
+def parse_amount(text: str, *, decimal_comma: bool = True) -> Decimal:
+    """Parse a ledger amount: decimal comma (or point), sign first or last, padding.
+
+    Raises ValueError with a reason an operator can act on.
+    """
+    s = text.strip().replace("\u00a0", "").replace(" ", "")
+    if not s:
+        raise ValueError("empty amount")
+    negative = False
+    if s[0] in "+-":
+        negative = s[0] == "-"
+        s = s[1:]
+    elif s[-1] in "+-":
+        negative = s[-1] == "-"
+        s = s[:-1]
+    if decimal_comma:
+        if s.count(",") > 1 or ("," in s and "." in s):
+            raise ValueError("not a number with a decimal comma")
+        s = s.replace(",", ".")
+    if not s or not all(c.isdigit() or c == "." for c in s) or s.count(".") > 1:
+        raise ValueError("not a decimal number")
+    try:
+        value = Decimal(s)
+    except InvalidOperation as exc:  # pragma: no cover - guarded above
+        raise ValueError("not a decimal number") from exc
+    if value != cents(value):
+        raise ValueError("more than two decimals")
+    return cents(-value if negative else value)

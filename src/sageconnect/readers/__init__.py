@@ -1,0 +1,1 @@
+"""Thin edges that read sources and yield rows."""

@@ -1,0 +1,163 @@
+"""Delimited export files as French software writes them.
+
+Handles a UTF-8 BOM, UTF-8 or ISO-8859-15 (or cp1252) text, TAB, ``|`` or ``;``
+separators, CR LF, LF, CR CR LF and CR-only line ends, padded fields and a
+trailing separator. Rows keep their 1-based physical line number; a row that
+cannot be read is yielded as a Reject and the rest of the file goes on.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from sageconnect.errors import SourceUnavailable
+from sageconnect.model.records import Reject
+
+SAMPLE_BYTES = 4 << 20
+DELIMITERS = ("\t", "|", ";")
+Row = tuple[int, list[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class FileFormat:
+    """What sniffing found: how to decode and split the file."""
+
+    encoding: str
+    delimiter: str
+    header: tuple[str, ...]
+    header_line: int
+    newline: bytes
+
+
+def sniff(path: Path, *, encoding: str = "auto", delimiter: str = "auto") -> FileFormat:
+    """Read the start of a file and decide how to decode and split it."""
+    try:
+        with path.open("rb") as handle:
+            sample = handle.read(SAMPLE_BYTES)
+    except OSError as exc:
+        raise SourceUnavailable(str(path), exc.strerror or str(exc)) from exc
+    newline = b"\n" if b"\n" in sample or b"\r" not in sample else b"\r"
+    if encoding == "auto":
+        encoding = _guess_encoding(sample, newline)
+    number, header_text = _first_line(sample, newline, encoding)
+    if header_text is None:
+        raise SourceUnavailable(str(path), "empty file: no header line")
+    if delimiter == "auto":
+        delimiter = max(DELIMITERS, key=header_text.count)
+        if header_text.count(delimiter) == 0:
+            raise SourceUnavailable(str(path), "header line has no TAB, | or ; separator")
+    header = [name.strip() for name in header_text.split(delimiter)]
+    while header and not header[-1]:
+        header.pop()
+    return FileFormat(encoding, delimiter, tuple(header), number, newline)
+
+
+def read_rows(path: Path, fmt: FileFormat) -> Iterator[Row | Reject]:
+    """Yield (line number, stripped fields) for each data line, or a Reject."""
+    where = str(path)
+    width = len(fmt.header)
+    decode = codecs.getdecoder(fmt.encoding)
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise SourceUnavailable(where, exc.strerror or str(exc)) from exc
+    with handle:
+        for number, raw in enumerate(_physical_lines(handle, fmt.newline), start=1):
+            if number <= fmt.header_line or not raw.strip():
+                continue
+            try:
+                text = decode(raw)[0]
+            except UnicodeDecodeError:
+                yield _undecodable(where, number, raw, fmt)
+                continue
+            fields = [f.strip() for f in text.split(fmt.delimiter)]
+            if len(fields) > width and not any(fields[width:]):
+                del fields[width:]
+            if len(fields) != width:
+                yield _bad_width(where, number, fields, fmt.header)
+                continue
+            yield number, fields
+
+
+def _physical_lines(handle: BinaryIO, newline: bytes) -> Iterator[bytes]:
+    if newline == b"\n":
+        for line in handle:
+            yield line.rstrip(b"\r\n")
+        return
+    rest = b""
+    while chunk := handle.read(1 << 20):
+        *lines, rest = (rest + chunk).split(b"\r")
+        yield from lines
+    if rest:
+        yield rest
+
+
+def _guess_encoding(sample: bytes, newline: bytes) -> str:
+    """UTF-8 (BOM or content) unless most non-ASCII lines are not UTF-8."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    good = bad = 0
+    lines = sample.split(newline)
+    for line in lines[:-1] if len(lines) > 1 else lines:
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            good += 1
+        except UnicodeDecodeError:
+            bad += 1
+    return "utf-8" if good >= bad else "iso-8859-15"
+
+
+def _first_line(sample: bytes, newline: bytes, encoding: str) -> tuple[int, str | None]:
+    for number, raw in enumerate(sample.split(newline), start=1):
+        line = raw.rstrip(b"\r")
+        if line.strip():
+            text = line.decode(encoding, errors="replace")
+            return number, text.lstrip("\ufeff")
+    return 0, None
+
+
+def _undecodable(where: str, number: int, raw: bytes, fmt: FileFormat) -> Reject:
+    text = raw.decode(fmt.encoding, errors="replace")
+    fields = text.split(fmt.delimiter)
+    for name, value in zip(fmt.header, fields, strict=False):
+        if "\ufffd" in value:
+            return Reject(
+                where=where,
+                line=number,
+                field=name,
+                value=value.strip(),
+                reason=f"bytes that are not valid {fmt.encoding}",
+            )
+    return Reject(
+        where=where,
+        line=number,
+        value=text[:80],
+        reason=f"bytes that are not valid {fmt.encoding}",
+    )
+
+
+def _bad_width(where: str, number: int, fields: list[str], header: tuple[str, ...]) -> Reject:
+    width = len(header)
+    if len(fields) < width:
+        return Reject(
+            where=where,
+            line=number,
+            field=header[len(fields)],
+            reason=f"missing column: {len(fields)} fields where the header has {width}",
+        )
+    return Reject(
+        where=where,
+        line=number,
+        value=fmt_extra(fields[width:]),
+        reason=f"too many fields: {len(fields)} where the header has {width}",
+    )
+
+
+def fmt_extra(values: list[str]) -> str:
+    return "|".join(values)[:80]

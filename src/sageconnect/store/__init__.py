@@ -1,0 +1,1 @@
+"""The canonical store: SQLite by default, PostgreSQL by URL."""

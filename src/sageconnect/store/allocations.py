@@ -1,0 +1,105 @@
+"""Keep lettering allocations in step with the items a sync changed."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, delete, func, insert, select, union
+
+from sageconnect.ledger.lettering import Item, allocate
+from sageconnect.store.tables import allocations, invoices, payments
+
+
+def refresh(conn: Connection, company: int, run: int) -> int:
+    """Recompute lettering allocations of every customer touched by ``run``.
+
+    Returns how many allocations the touched customers now have.
+    """
+    touched = _touched_customers(conn, company, run)
+    if not touched:
+        return 0
+    conn.execute(
+        delete(allocations).where(
+            allocations.c.origin == "lettering", allocations.c.customer_id.in_(touched)
+        )
+    )
+    rows = []
+    for customer, items in _lettered_items(conn, touched):
+        rows += [
+            {
+                "customer_id": customer,
+                "invoice_id": a.invoice_id,
+                "payment_id": a.credit_id if a.credit_side == "payment" else None,
+                "credit_note_id": a.credit_id if a.credit_side == "credit_note" else None,
+                "amount": a.amount,
+                "allocated_on": a.allocated_on,
+                "origin": "lettering",
+                "lettering": a.lettering,
+            }
+            for a in allocate(items)
+        ]
+    if rows:
+        conn.execute(insert(allocations), rows)
+    return len(rows)
+
+
+def _touched_customers(conn: Connection, company: int, run: int) -> list[int]:
+    changed_inv = select(invoices.c.id).where(
+        invoices.c.company_id == company, invoices.c.changed_run_id == run
+    )
+    changed_pay = select(payments.c.id).where(
+        payments.c.company_id == company, payments.c.changed_run_id == run
+    )
+    query = union(
+        select(invoices.c.customer_id).where(
+            invoices.c.company_id == company, invoices.c.changed_run_id == run
+        ),
+        select(payments.c.customer_id).where(
+            payments.c.company_id == company, payments.c.changed_run_id == run
+        ),
+        select(allocations.c.customer_id).where(
+            allocations.c.invoice_id.in_(changed_inv)
+            | allocations.c.credit_note_id.in_(changed_inv)
+            | allocations.c.payment_id.in_(changed_pay)
+        ),
+    )
+    return sorted(conn.execute(query).scalars())
+
+
+def _lettered_items(conn: Connection, customers: list[int]) -> list[tuple[int, list[Item]]]:
+    by_customer: dict[int, list[Item]] = {c: [] for c in customers}
+    for chunk_start in range(0, len(customers), 500):
+        chunk = customers[chunk_start : chunk_start + 500]
+        inv = conn.execute(
+            select(
+                invoices.c.id, invoices.c.customer_id, invoices.c.amount,
+                invoices.c.issued, invoices.c.lettering, invoices.c.lettered_on,
+            ).where(
+                invoices.c.customer_id.in_(chunk),
+                invoices.c.lettering.is_not(None),
+                invoices.c.closed_run_id.is_(None),
+            )
+        )
+        for id_, cust, amount, issued, code, on in inv:
+            side = "invoice" if amount > 0 else "credit_note"
+            by_customer[cust].append(Item(id_, side, abs(amount), issued, code, on))
+        pay = conn.execute(
+            select(
+                payments.c.id, payments.c.customer_id, payments.c.amount,
+                payments.c.received, payments.c.lettering, payments.c.lettered_on,
+            ).where(
+                payments.c.customer_id.in_(chunk),
+                payments.c.lettering.is_not(None),
+                payments.c.closed_run_id.is_(None),
+            )
+        )
+        for id_, cust, amount, received, code, on in pay:
+            by_customer[cust].append(Item(id_, "payment", amount, received, code, on))
+    return list(by_customer.items())
+
+
+def count(conn: Connection, company: int) -> int:
+    return conn.execute(
+        select(func.count())
+        .select_from(allocations)
+        .join(invoices, invoices.c.id == allocations.c.invoice_id)
+        .where(invoices.c.company_id == company)
+    ).scalar_one()

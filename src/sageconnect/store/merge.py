@@ -1,0 +1,77 @@
+"""Set-based merge of staging tables into the canonical tables.
+
+Each statement runs for one company and one sync run: insert the rows whose key
+is new, update the rows whose hash changed (or that come back after being
+closed), close the rows the source no longer has. Counts come from rowcount.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, text
+
+from sageconnect.store.staging import Stage
+
+
+@dataclass(slots=True)
+class MergeCounts:
+    inserted: int = 0
+    updated: int = 0
+    closed: int = 0
+
+    def __iadd__(self, other: MergeCounts) -> MergeCounts:
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.closed += other.closed
+        return self
+
+
+def merge(conn: Connection, stage: Stage, target: str, company: int, run: int) -> MergeCounts:
+    """Merge one staging table into ``target``; rows name their customer by code."""
+    keyed = stage.key
+    has_customer = "customer" in stage.columns
+    cols = [c for c in stage.columns if c != "customer"]
+    src_cols = ", ".join(f"s.{c}" for c in cols)
+    join = (
+        f"JOIN customers c ON c.company_id = :company AND c.code = s.customer"
+        if has_customer
+        else ""
+    )
+    target_cols = ", ".join(cols)
+    cust_col = "customer_id, " if has_customer else ""
+    cust_val = "c.id, " if has_customer else ""
+    params = {"company": company, "run": run}
+    inserted = conn.execute(
+        text(
+            f"INSERT INTO {target} (company_id, {cust_col}{target_cols}, row_hash,"
+            f" first_run_id, changed_run_id)"
+            f" SELECT :company, {cust_val}{src_cols}, s.row_hash, :run, :run"
+            f" FROM {stage.table} s {join}"
+            f" WHERE NOT EXISTS (SELECT 1 FROM {target} t"
+            f" WHERE t.company_id = :company AND t.{keyed} = s.{keyed})"
+        ),
+        params,
+    ).rowcount
+    sets = ", ".join(f"{c} = s.{c}" for c in cols if c != keyed)
+    cust_set = "customer_id = c.id, " if has_customer else ""
+    updated = conn.execute(
+        text(
+            f"UPDATE {target} SET {cust_set}{sets}, row_hash = s.row_hash,"
+            f" changed_run_id = :run, closed_run_id = NULL"
+            f" FROM {stage.table} s {join}"
+            f" WHERE {target}.company_id = :company AND {target}.{keyed} = s.{keyed}"
+            f" AND ({target}.row_hash <> s.row_hash OR {target}.closed_run_id IS NOT NULL)"
+        ),
+        params,
+    ).rowcount
+    closed = conn.execute(
+        text(
+            f"UPDATE {target} SET closed_run_id = :run, changed_run_id = :run"
+            f" WHERE company_id = :company AND closed_run_id IS NULL"
+            f" AND NOT EXISTS (SELECT 1 FROM {stage.table} s"
+            f" WHERE s.{keyed} = {target}.{keyed})"
+        ),
+        params,
+    ).rowcount
+    return MergeCounts(inserted, updated, closed)

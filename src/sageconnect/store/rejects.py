@@ -1,0 +1,60 @@
+"""Rows set aside, kept once each: a re-run of the same file adds none."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, insert, select, update
+
+from sageconnect.model.records import Reject
+from sageconnect.store.tables import rejects
+
+RejectKey = tuple[str, int, str, str]
+
+
+def record_rejects(conn: Connection, company: int, run: int, found: list[Reject]) -> int:
+    """Store this run's rejects; resolve the ones no longer seen. Returns how many are new."""
+    existing: dict[RejectKey, int] = {
+        (r.source, r.line, r.field, r.reason): r.id
+        for r in conn.execute(
+            select(
+                rejects.c.id, rejects.c.source, rejects.c.line, rejects.c.field, rejects.c.reason
+            ).where(rejects.c.company_id == company)
+        )
+    }
+    new_rows = []
+    seen_ids = []
+    for reject in found:
+        key = (reject.where[:500], reject.line or 0, (reject.field or "")[:64], reject.reason[:300])
+        if key in existing:
+            seen_ids.append(existing[key])
+            continue
+        existing[key] = -1
+        new_rows.append(
+            {
+                "company_id": company,
+                "source": key[0],
+                "line": key[1],
+                "field": key[2],
+                "value": (reject.value or "")[:200],
+                "reason": key[3],
+                "first_run_id": run,
+                "last_run_id": run,
+            }
+        )
+    if new_rows:
+        conn.execute(insert(rejects), new_rows)
+    for start in range(0, len(seen_ids), 500):
+        conn.execute(
+            update(rejects)
+            .where(rejects.c.id.in_(seen_ids[start : start + 500]))
+            .values(last_run_id=run, resolved_run_id=None)
+        )
+    conn.execute(
+        update(rejects)
+        .where(
+            rejects.c.company_id == company,
+            rejects.c.last_run_id != run,
+            rejects.c.resolved_run_id.is_(None),
+        )
+        .values(resolved_run_id=run)
+    )
+    return len(new_rows)

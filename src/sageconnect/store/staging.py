@@ -1,0 +1,91 @@
+"""Temporary staging tables, filled through the driver's executemany.
+
+A sync streams records into these tables in batches (no per-row ORM objects),
+then merges them into the canonical tables with a few set-based statements.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from sageconnect.model.money import to_cents
+from sageconnect.model.records import Customer, Invoice, Payment
+
+CUSTOMER_COLUMNS = (
+    "code", "name", "account", "email", "phone", "siren", "language",
+    "payment_terms", "credit_limit", "insured_limit", "dunning_excluded",
+)
+INVOICE_COLUMNS = (
+    "key", "customer", "number", "kind", "issued", "due", "due_source", "amount",
+    "currency", "currency_amount", "journal", "label", "lettering", "lettered_on",
+)
+PAYMENT_COLUMNS = (
+    "key", "customer", "kind", "received", "amount", "currency", "currency_amount",
+    "journal", "reference", "label", "lettering", "lettered_on",
+)
+# Explicit adapters: the sqlite3 module's default date adapter is deprecated.
+sqlite3.register_adapter(dt.date, dt.date.isoformat)
+
+_MONEY = {"amount", "currency_amount", "credit_limit", "insured_limit"}
+_TYPES = {
+    "issued": "DATE", "due": "DATE", "received": "DATE", "lettered_on": "DATE",
+    "amount": "BIGINT", "currency_amount": "BIGINT", "credit_limit": "BIGINT",
+    "insured_limit": "BIGINT", "dunning_excluded": "BOOLEAN",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """One staging table: its name, its columns, and the key column."""
+
+    table: str
+    columns: tuple[str, ...]
+    key: str
+
+    def create(self, conn: Connection) -> None:
+        cols = ", ".join(f"{c} {_TYPES.get(c, 'TEXT')}" for c in (*self.columns, "row_hash"))
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {self.table}")
+        conn.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE {self.table} ({cols}, PRIMARY KEY ({self.key}))"
+        )
+
+    def insert(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        names = (*self.columns, "row_hash")
+        marks = ", ".join([mark] * len(names))
+        conn.exec_driver_sql(
+            f"INSERT INTO {self.table} ({', '.join(names)}) VALUES ({marks})",
+            list(rows),
+        )
+
+    def drop(self, conn: Connection) -> None:
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {self.table}")
+
+
+CUSTOMERS = Stage("stage_customers", CUSTOMER_COLUMNS, "code")
+INVOICES = Stage("stage_invoices", INVOICE_COLUMNS, "key")
+PAYMENTS = Stage("stage_payments", PAYMENT_COLUMNS, "key")
+
+
+def row(record: Customer | Invoice | Payment, columns: Iterable[str]) -> tuple[Any, ...]:
+    """The staging row of a record: money in cents, then a hash of every value."""
+    values = []
+    for name in columns:
+        value = getattr(record, name)
+        if name in _MONEY and value is not None:
+            value = to_cents(value)
+        elif isinstance(value, enum.Enum):
+            value = value.value
+        values.append(value)
+    digest = hashlib.blake2b(repr(values).encode(), digest_size=16).hexdigest()
+    return (*values, digest)

@@ -1,0 +1,190 @@
+"""Reconcile a mapper's records into the store, idempotently, in one transaction.
+
+The checkpoint (the source's fingerprint) is written in the same transaction as
+the data it covers: a crash leaves the store as it was before the run, and the
+next run reads again. A source whose fingerprint has not changed is not read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from sageconnect.mapping.protocol import Mapper
+from sageconnect.model.records import Customer, Invoice, Payment, Reject
+from sageconnect.store import allocations as alloc
+from sageconnect.store import staging
+from sageconnect.store.merge import MergeCounts, merge
+from sageconnect.store.rejects import record_rejects
+from sageconnect.store.tables import checkpoints, companies, sync_runs
+
+BATCH = 5000
+STREAM = "ledger"
+
+
+@dataclass(slots=True)
+class SyncReport:
+    """What one sync did; the fields of the sync_finished event."""
+
+    run_uid: str
+    company: str
+    source: str
+    status: str = "running"
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    closed: int = 0
+    rejected: int = 0
+    new_rejects: int = 0
+    allocations: int = 0
+    source_unchanged: bool = False
+    duration_s: float = 0.0
+    counts: dict[str, MergeCounts] = field(default_factory=dict)
+    rejects: list[Reject] = field(default_factory=list)
+
+
+def ensure_company(engine: Engine, code: str, name: str, currency: str) -> int:
+    with engine.begin() as conn:
+        found = conn.execute(select(companies.c.id).where(companies.c.code == code)).scalar()
+        if found is not None:
+            conn.execute(
+                update(companies)
+                .where(companies.c.id == found)
+                .values(name=name, currency=currency)
+            )
+            return int(found)
+        return int(
+            conn.execute(
+                insert(companies).values(code=code, name=name, currency=currency)
+            ).inserted_primary_key[0]  # type: ignore[index]
+        )
+
+
+def sync(
+    engine: Engine,
+    company_id: int,
+    report: SyncReport,
+    mapper: Mapper,
+    now: Callable[[], dt.datetime],
+    *,
+    full: bool = False,
+) -> SyncReport:
+    """Run one sync of ``mapper`` into the company's data; return its report."""
+    started = time.perf_counter()
+    run = _start_run(engine, company_id, report, now())
+    try:
+        fingerprint = mapper.fingerprint()
+        with engine.begin() as conn:
+            previous = conn.execute(
+                select(checkpoints.c.value).where(
+                    checkpoints.c.company_id == company_id, checkpoints.c.stream == STREAM
+                )
+            ).scalar()
+            if previous == fingerprint and not full:
+                report.source_unchanged = True
+            else:
+                _load(conn, company_id, run, mapper, report)
+                _save_checkpoint(conn, company_id, run, fingerprint, previous is None)
+            report.status = "completed_with_rejects" if report.rejected else "completed"
+            report.duration_s = round(time.perf_counter() - started, 3)
+            _finish_run(conn, run, report, now())
+    except BaseException as exc:
+        report.status = "failed"
+        report.duration_s = round(time.perf_counter() - started, 3)
+        with engine.begin() as conn:
+            _finish_run(conn, run, report, now(), error=f"{type(exc).__name__}: {exc}")
+        raise
+    return report
+
+
+def _load(conn: Connection, company: int, run: int, mapper: Mapper, report: SyncReport) -> None:
+    stages = (staging.CUSTOMERS, staging.INVOICES, staging.PAYMENTS)
+    for stage in stages:
+        stage.create(conn)
+    buffers: dict[type, list[tuple[object, ...]]] = {Customer: [], Invoice: [], Payment: []}
+    routes = {
+        Customer: (staging.CUSTOMERS, staging.CUSTOMER_COLUMNS),
+        Invoice: (staging.INVOICES, staging.INVOICE_COLUMNS),
+        Payment: (staging.PAYMENTS, staging.PAYMENT_COLUMNS),
+    }
+    for record in mapper.read():
+        if isinstance(record, Reject):
+            report.rejects.append(record)
+            continue
+        report.read += 1
+        kind = type(record)
+        stage, columns = routes[kind]
+        buffer = buffers[kind]
+        buffer.append(staging.row(record, columns))
+        if len(buffer) >= BATCH:
+            stage.insert(conn, buffer)
+            buffer.clear()
+    for kind, (stage, _) in routes.items():
+        stage.insert(conn, buffers[kind])
+    for stage, target in zip(stages, ("customers", "invoices", "payments"), strict=True):
+        counts = merge(conn, stage, target, company, run)
+        report.counts[target] = counts
+        report.inserted += counts.inserted
+        report.updated += counts.updated
+        report.closed += counts.closed
+    report.allocations = alloc.refresh(conn, company, run)
+    report.rejected = len(report.rejects)
+    report.new_rejects = record_rejects(conn, company, run, report.rejects)
+    for stage in stages:
+        stage.drop(conn)
+
+
+def _start_run(engine: Engine, company: int, report: SyncReport, at: dt.datetime) -> int:
+    with engine.begin() as conn:
+        return int(
+            conn.execute(
+                insert(sync_runs).values(
+                    run_uid=report.run_uid,
+                    company_id=company,
+                    source=report.source[:64],
+                    started_at=at,
+                    status="running",
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+        )
+
+
+def _finish_run(
+    conn: Connection, run: int, report: SyncReport, at: dt.datetime, error: str | None = None
+) -> None:
+    conn.execute(
+        update(sync_runs)
+        .where(sync_runs.c.id == run)
+        .values(
+            finished_at=at,
+            status=report.status,
+            read=report.read,
+            inserted=report.inserted,
+            updated=report.updated,
+            closed=report.closed,
+            rejected=report.rejected,
+            error=error[:2000] if error else None,
+        )
+    )
+
+
+def _save_checkpoint(conn: Connection, company: int, run: int, value: str, new: bool) -> None:
+    if new:
+        conn.execute(
+            insert(checkpoints).values(company_id=company, stream=STREAM, value=value, run_id=run)
+        )
+    else:
+        conn.execute(
+            update(checkpoints)
+            .where(checkpoints.c.company_id == company, checkpoints.c.stream == STREAM)
+            .values(value=value, run_id=run)
+        )
+
+
+def new_run_uid() -> str:
+    return uuid.uuid4().hex[:12]

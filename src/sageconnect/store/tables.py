@@ -1,0 +1,209 @@
+"""The canonical store's tables. Every amount is integer cents (see Cents)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+from sageconnect.model.money import from_cents, to_cents
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class Cents(TypeDecorator[Decimal]):
+    """Decimal in Python, BIGINT cents in the database: SQLite has no exact decimal."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> int | None:
+        return None if value is None else to_cents(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        return None if value is None else from_cents(int(value))
+
+
+def _lifecycle() -> list[Column[Any]]:
+    """Which sync run first saw a row, last changed it, and closed it (gone from the source)."""
+    return [
+        Column("row_hash", String(32), nullable=False),
+        Column("first_run_id", Integer, nullable=False),
+        Column("changed_run_id", Integer, nullable=False),
+        Column("closed_run_id", Integer, nullable=True),
+    ]
+
+
+companies = Table(
+    "companies",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("currency", String(3), nullable=False),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("company_id", ForeignKey("companies.id"), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("account", String(32), nullable=False),
+    Column("email", String(254)),
+    Column("phone", String(40)),
+    Column("siren", String(9)),
+    Column("language", String(8), nullable=False),
+    Column("payment_terms", String(16)),
+    Column("credit_limit", Cents),
+    Column("insured_limit", Cents),
+    Column("dunning_excluded", Boolean, nullable=False),
+    *_lifecycle(),
+    UniqueConstraint("company_id", "code"),
+)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer_id", ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("role", String(64)),
+    Column("email", String(254)),
+    Column("phone", String(40)),
+    Column("is_dunning_contact", Boolean, nullable=False, default=False),
+)
+
+invoices = Table(
+    "invoices",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("company_id", ForeignKey("companies.id"), nullable=False),
+    Column("customer_id", ForeignKey("customers.id"), nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("number", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("issued", Date, nullable=False),
+    Column("due", Date, nullable=False),
+    Column("due_source", String(8), nullable=False),
+    Column("amount", Cents, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("currency_amount", Cents),
+    Column("journal", String(16), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("lettering", String(40)),
+    Column("lettered_on", Date),
+    *_lifecycle(),
+    UniqueConstraint("company_id", "key"),
+    Index(None, "customer_id", "lettering"),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("company_id", ForeignKey("companies.id"), nullable=False),
+    Column("customer_id", ForeignKey("customers.id"), nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("received", Date, nullable=False),
+    Column("amount", Cents, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("currency_amount", Cents),
+    Column("journal", String(16), nullable=False),
+    Column("reference", String(64), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("lettering", String(40)),
+    Column("lettered_on", Date),
+    *_lifecycle(),
+    UniqueConstraint("company_id", "key"),
+    Index(None, "customer_id", "lettering"),
+)
+
+allocations = Table(
+    "allocations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer_id", ForeignKey("customers.id"), nullable=False, index=True),
+    Column("invoice_id", ForeignKey("invoices.id"), nullable=False, index=True),
+    Column("payment_id", ForeignKey("payments.id"), index=True),
+    Column("credit_note_id", ForeignKey("invoices.id"), index=True),
+    Column("amount", Cents, nullable=False),
+    Column("allocated_on", Date, nullable=False),
+    Column("origin", String(16), nullable=False),
+    Column("lettering", String(40)),
+    CheckConstraint(
+        "(payment_id IS NULL) <> (credit_note_id IS NULL)", name="one_credit_side"
+    ),
+    CheckConstraint("amount > 0", name="positive"),
+)
+
+sync_runs = Table(
+    "sync_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_uid", String(32), nullable=False, unique=True),
+    Column("company_id", ForeignKey("companies.id"), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("status", String(32), nullable=False),
+    Column("read", Integer, nullable=False, default=0),
+    Column("inserted", Integer, nullable=False, default=0),
+    Column("updated", Integer, nullable=False, default=0),
+    Column("closed", Integer, nullable=False, default=0),
+    Column("rejected", Integer, nullable=False, default=0),
+    Column("error", Text),
+)
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("company_id", ForeignKey("companies.id"), primary_key=True),
+    Column("stream", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("run_id", ForeignKey("sync_runs.id"), nullable=False),
+)
+
+rejects = Table(
+    "rejects",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("company_id", ForeignKey("companies.id"), nullable=False),
+    Column("source", String(500), nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("field", String(64), nullable=False),
+    Column("value", String(200), nullable=False),
+    Column("reason", String(300), nullable=False),
+    Column("first_run_id", Integer, nullable=False),
+    Column("last_run_id", Integer, nullable=False),
+    Column("resolved_run_id", Integer),
+    UniqueConstraint("company_id", "source", "line", "field", "reason"),
+)
