@@ -1,41 +1,41 @@
-"""The command line: check, sync, report."""
+"""The command line: check, sync, report.
+
+Exit status: 0 done (rows set aside do not fail a run), 69 a source could not be
+read, 70 the store is unusable, 78 the configuration is invalid (EX_CONFIG).
+"""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine
 
 from sageconnect import __version__, logs
 from sageconnect.clock import Clock, SystemClock, today
 from sageconnect.config import Config, load
-from sageconnect.errors import ConfigError, SourceUnavailable, StoreError
+from sageconnect.errors import ConfigError, Problem, SourceUnavailable, StoreError
 from sageconnect.jobs import build_mapper, sync_company
-from sageconnect.report import render
+from sageconnect.report import Row, as_rows, render
 from sageconnect.store.engine import open_store
-from sageconnect.store.queries import balances
-from sageconnect.store.tables import companies, rejects
+from sageconnect.store.queries import balances, company_ids, open_rejects
 
 EX_OK, EX_UNAVAILABLE, EX_SOFTWARE, EX_CONFIG = 0, 69, 70, 78
+Command = Callable[[argparse.Namespace, Config, Clock], int]
 
 
 def main(argv: Sequence[str] | None = None, clock: Clock | None = None) -> int:
+    """Run one command; ``clock`` lets tests decide what "today" is."""
     args = _parser().parse_args(argv)
-    clock = clock or SystemClock()
     try:
         config = load(Path(args.config))
-    except ConfigError as exc:
-        logs.configure()
-        logs.get().error("config_invalid", file=args.config, problems=len(exc.problems))
-        print(exc, file=sys.stderr)
-        return EX_CONFIG
-    logs.configure(config.logging.level, config.logging.format)
-    try:
-        return int(args.func(args, config, clock))
+        logs.configure(config.logging.level, config.logging.format)
+        command: Command = args.func
+        return command(args, config, clock or SystemClock())
     except ConfigError as exc:
         logs.get().error("config_invalid", file=args.config, problems=len(exc.problems))
         print(exc, file=sys.stderr)
@@ -49,32 +49,37 @@ def main(argv: Sequence[str] | None = None, clock: Clock | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="sageconnect", description="Keeps a French SME's receivables under control."
+        prog="sageconnect",
+        description="Keeps a French SME's receivables under control.",
     )
-    parser.add_argument("--version", action="version", version=f"sageconnect {__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"sageconnect {__version__}"
+    )
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    def command(name: str, help_: str) -> argparse.ArgumentParser:
+    def command(name: str, help_: str, func: Command) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_, description=help_)
-        p.add_argument("-c", "--config", required=True, help="the TOML configuration file")
+        p.add_argument(
+            "-c", "--config", required=True, help="the TOML configuration file"
+        )
+        p.set_defaults(func=func)
         return p
 
-    check = command("check", "validate the config and every mapping it names")
-    check.set_defaults(func=_check)
-
-    sync = command("sync", "read each company's source and reconcile it into the store")
+    command("check", "validate the config and every mapping it names", _check)
+    sync = command("sync", "read each company's source into the store", _sync)
     sync.add_argument("--company", help="only this company (default: all)")
-    sync.add_argument("--full", action="store_true", help="read the source even if unchanged")
-    sync.set_defaults(func=_sync)
-
-    report = command("report", "print a report")
+    sync.add_argument(
+        "--full", action="store_true", help="read sources even if unchanged"
+    )
+    report = command("report", "print a report: balances, rejects", _report)
     report.add_argument("name", choices=["balances", "rejects"])
     report.add_argument("--company", help="only this company (default: all)")
     report.add_argument("--customer", help="balances: only this customer code")
-    report.add_argument("--date", type=dt.date.fromisoformat, help="as of (YYYY-MM-DD)")
+    report.add_argument("--date", type=dt.date.fromisoformat, help="as of YYYY-MM-DD")
     report.add_argument("--format", choices=["table", "csv", "json"], default="table")
-    report.add_argument("--all", action="store_true", help="rejects: include resolved ones")
-    report.set_defaults(func=_report)
+    report.add_argument(
+        "--all", action="store_true", help="rejects: also resolved ones"
+    )
     return parser
 
 
@@ -82,43 +87,42 @@ def _companies(config: Config, only: str | None) -> list[str]:
     if only is None:
         return list(config.companies)
     if only not in config.companies:
-        from sageconnect.errors import Problem  # noqa: PLC0415
-
-        raise ConfigError(
-            [Problem("--company", repr(only), f"one of: {', '.join(config.companies)}")]
-        )
+        names = ", ".join(config.companies)
+        raise ConfigError([Problem("--company", repr(only), f"one of: {names}")])
     return [only]
 
 
 def _open(config: Config) -> Engine:
-    password = config.store.password.get_secret_value() if config.store.password else None
-    return open_store(config.store_url(), password=password)
+    secret = config.store.password
+    return open_store(
+        config.store_url(), password=secret.get_secret_value() if secret else None
+    )
 
 
 def _check(args: argparse.Namespace, config: Config, _clock: Clock) -> int:
-    problems = []
+    problems: list[Problem] = []
     for code, company in config.companies.items():
         try:
             build_mapper(config, company)
         except ConfigError as exc:
             problems += [
-                p.__class__(f"companies.{code}.source.{p.key}" if p.key == "mapping" else p.key,
-                            p.value, p.expected, p.file)
+                Problem(f"companies.{code}.source.mapping", p.value, p.expected, p.file)
+                if p.key == "mapping"
+                else p
                 for p in exc.problems
             ]
         except SourceUnavailable as exc:
             print(f"warning: companies.{code}.source.path: {exc}", file=sys.stderr)
     if problems:
         raise ConfigError(problems)
-    print(f"{args.config}: OK ({len(config.companies)} company(ies))")
+    print(f"{args.config}: OK, {len(config.companies)} company(ies)")
     return EX_OK
 
 
 def _sync(args: argparse.Namespace, config: Config, clock: Clock) -> int:
-    codes = _companies(config, args.company)
     engine = _open(config)
     failed = 0
-    for code in codes:
+    for code in _companies(config, args.company):
         try:
             sync_company(config, code, engine, clock, full=args.full)
         except SourceUnavailable:
@@ -127,58 +131,46 @@ def _sync(args: argparse.Namespace, config: Config, clock: Clock) -> int:
 
 
 def _report(args: argparse.Namespace, config: Config, clock: Clock) -> int:
-    codes = _companies(config, args.company)
     engine = _open(config)
-    chunks = []
+    sections: list[tuple[str, list[Row]]] = []
     with engine.connect() as conn:
-        ids: dict[str, int] = {c: i for c, i in conn.execute(select(companies.c.code, companies.c.id))}
-        for code in codes:
+        ids = company_ids(conn)
+        for code in _companies(config, args.company):
             if code not in ids:
                 logs.get().warning("company_not_synced", company=code)
                 continue
-            tz = config.companies[code].timezone
-            if args.name == "balances":
-                from zoneinfo import ZoneInfo  # noqa: PLC0415
-
-                as_of = args.date or today(clock, ZoneInfo(tz))
-                rows = balances(conn, ids[code], as_of, args.customer)
-            else:
-                rows = _rejects(conn, ids[code], include_resolved=args.all)
-            chunks.append((code, rows))
+            sections.append(
+                (
+                    code,
+                    _report_rows(args, config, clock, conn, code, company_id=ids[code]),
+                )
+            )
     if args.format == "table":
-        for code, rows in chunks:
-            print(f"# {code} — {config.companies[code].name}")
-            print(render(rows, "table"))
+        for code, rows in sections:
+            print(f"# {code}: {config.companies[code].name}\n")
+            print(
+                render(
+                    [{k: v for k, v in r.items() if k != "company"} for r in rows],
+                    "table",
+                )
+            )
     else:
-        rows_all = [(code, r) for code, rows in chunks for r in rows]
-        if args.format == "json":
-            import json  # noqa: PLC0415
-
-            merged = [
-                {"company": code, **row}
-                for code, rows in chunks
-                for row in json.loads(render(rows, "json"))
-            ]
-            print(json.dumps(merged, ensure_ascii=False, indent=2))
-        else:
-            out = [render([r], "csv", extra={"company": c}) for c, r in rows_all]
-            header = out[0].splitlines()[0] if out else ""
-            body = [o.splitlines()[1] for o in out]
-            print("\n".join([header, *body]) if out else "")
+        sys.stdout.write(render([r for _, rows in sections for r in rows], args.format))
     return EX_OK
 
 
-def _rejects(conn: object, company: int, *, include_resolved: bool) -> list[object]:
-    from dataclasses import make_dataclass  # noqa: PLC0415
-
-    from sqlalchemy import Connection  # noqa: PLC0415
-
-    assert isinstance(conn, Connection)  # noqa: S101
-    row_type = make_dataclass("Reject", ["file", "line", "field", "value", "reason", "resolved"])
-    query = select(
-        rejects.c.source, rejects.c.line, rejects.c.field, rejects.c.value,
-        rejects.c.reason, rejects.c.resolved_run_id.is_not(None),
-    ).where(rejects.c.company_id == company).order_by(rejects.c.source, rejects.c.line)
-    if not include_resolved:
-        query = query.where(rejects.c.resolved_run_id.is_(None))
-    return [row_type(*r) for r in conn.execute(query)]
+def _report_rows(
+    args: argparse.Namespace,
+    config: Config,
+    clock: Clock,
+    conn: Connection,
+    code: str,
+    *,
+    company_id: int,
+) -> list[Row]:
+    if args.name == "rejects":
+        return as_rows(
+            open_rejects(conn, company_id, include_resolved=args.all), company=code
+        )
+    as_of = args.date or today(clock, ZoneInfo(config.companies[code].timezone))
+    return as_rows(balances(conn, company_id, as_of, args.customer), company=code)

@@ -146,7 +146,9 @@ def load(path: Path) -> Config:
     try:
         raw = tomllib.loads(raw_bytes.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError([Problem("(file)", name, f"valid UTF-8 TOML: {exc}", name)]) from exc
+        raise ConfigError(
+            [Problem("(file)", name, f"valid UTF-8 TOML: {exc}", name)]
+        ) from exc
     problems = _inline_secret_problems(path, raw)
     raw["base_dir"] = str(path.resolve().parent)
     try:
@@ -171,7 +173,7 @@ def _inline_secret_problems(path: Path, raw: dict[str, Any]) -> list[Problem]:
         Problem(
             key,
             "(inline secret)",
-            f"a reference such as {{ env = \"NAME\" }}, or a config file readable "
+            f'a reference such as {{ env = "NAME" }}, or a config file readable '
             f"by its owner only (mode is {stat.filemode(mode)}; chmod 600)",
             str(path),
         )
@@ -197,9 +199,10 @@ def _problem(err: Any, file: str) -> Problem:
     return Problem(key, shown, expected, file)
 
 
+_SHOWN = 80
 _UNION_TAGS = {"function-before[_resolve(), str]", "function-after[_terms(), str]"}
 
 
 def _short(value: Any) -> str:
     text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."

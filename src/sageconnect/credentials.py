@@ -3,10 +3,10 @@
 A secret in config.toml is either a reference table or, discouraged, an inline
 string::
 
-    password = { env = "SAGECONNECT_DB_PASSWORD" }   # an environment variable
-    password = { file = "/etc/sageconnect/db.pass" } # a file holding only the secret
-    password = { credential = "db_password" }        # $CREDENTIALS_DIRECTORY/db_password
-    password = "inline"                              # only in a file no one else can read
+    password = { env = "SAGECONNECT_DB_PASSWORD" }    # environment variable
+    password = { file = "/etc/sageconnect/db.pass" }  # file holding the secret
+    password = { credential = "db_password" }         # systemd credential
+    password = "inline"                               # owner-only file
 
 They are resolved once, at load, into ``SecretStr`` values that never print.
 """
@@ -72,7 +72,7 @@ def _resolve(value: Any) -> Any:
         return SecretStr(SecretRef.model_validate(value).resolve())
     if isinstance(value, str):
         return SecretStr(value)
-    raise ValueError("a secret reference such as { env = \"NAME\" }")
+    raise ValueError('a secret reference such as { env = "NAME" }')
 
 
 Secret = Annotated[SecretStr, BeforeValidator(_resolve)]

@@ -21,17 +21,21 @@ REJECTS_LOGGED = 20
 
 
 def mapping_folders(config: Config) -> list[Path]:
-    configured = config.resolve_path(config.mappings_dir) if config.mappings_dir else None
+    configured = (
+        config.resolve_path(config.mappings_dir) if config.mappings_dir else None
+    )
     return registry.search_path(config.base_dir, configured)
 
 
-def source_files(config: Config, company: CompanyConfig, spec: MappingSpec) -> list[Path]:
+def source_files(
+    config: Config, company: CompanyConfig, spec: MappingSpec
+) -> list[Path]:
     """The files a company's source path names: a file, a folder, or a glob."""
     path = config.resolve_path(company.source.path)
     if path.is_dir():
         files = sorted(path.glob(spec.file.pattern))
     elif glob.has_magic(str(path)):
-        files = sorted(Path(p) for p in glob.glob(str(path)))
+        files = sorted(Path(path.anchor).glob(str(path.relative_to(path.anchor))))
     else:
         files = [path] if path.exists() else []
     files = [f for f in files if f.is_file()]
@@ -71,7 +75,12 @@ def sync_company(
             company_id = ensure_company(engine, code, company.name, company.currency)
             sync(engine, company_id, report, mapper, clock.now, full=full)
         except SourceUnavailable as exc:
-            log.error("sync_failed", error_class="source_unavailable", path=exc.source, reason=exc.reason)
+            log.error(  # noqa: TRY400 - an unreadable source needs no traceback
+                "sync_failed",
+                error_class="source_unavailable",
+                path=exc.source,
+                reason=exc.reason,
+            )
             raise
         except Exception as exc:
             log.exception("sync_failed", error_class=type(exc).__name__)

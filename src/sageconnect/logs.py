@@ -17,8 +17,10 @@ from typing import Any, TextIO
 import structlog
 from structlog.tracebacks import ExceptionDictTransformer
 
-_SECRET_KEY = re.compile(r"pass|pwd|secret|token|api[_-]?key|authorization|cookie", re.I)
-_CONN_SECRET = re.compile(r"((?:PWD|Password)\s*=\s*)(\{[^}]*\}|[^;]*)", re.I)
+_SECRET_KEY = re.compile(
+    r"pass|pwd|secret|token|api[_-]?key|authorization|cookie", re.IGNORECASE
+)
+_CONN_SECRET = re.compile(r"((?:PWD|Password)\s*=\s*)(\{[^}]*\}|[^;]*)", re.IGNORECASE)
 _URL_SECRET = re.compile(r"(://[^:/@\s]+:)([^@\s]+)(@)")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
@@ -30,7 +32,9 @@ def scrub(text: str) -> str:
     return _EMAIL.sub("<email>", text)
 
 
-def redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+def redact(
+    _logger: Any, _name: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     """structlog processor: no secret or contact detail reaches a log line."""
     for key, value in list(event.items()):
         event[key] = "***" if _SECRET_KEY.search(key) else _clean(value)
@@ -41,13 +45,18 @@ def _clean(value: Any) -> Any:
     if isinstance(value, str):
         return scrub(value)
     if isinstance(value, dict):
-        return {k: "***" if _SECRET_KEY.search(str(k)) else _clean(v) for k, v in value.items()}
+        return {
+            k: "***" if _SECRET_KEY.search(str(k)) else _clean(v)
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
         return [_clean(v) for v in value]
     return value
 
 
-def configure(level: str = "info", fmt: str = "auto", stream: TextIO | None = None) -> None:
+def configure(
+    level: str = "info", fmt: str = "auto", stream: TextIO | None = None
+) -> None:
     """Set up structlog once per process."""
     out = stream or sys.stderr
     json = fmt == "json" or (fmt == "auto" and not out.isatty())
@@ -58,7 +67,9 @@ def configure(level: str = "info", fmt: str = "auto", stream: TextIO | None = No
     ]
     if json:
         tail: list[Any] = [
-            structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False)),
+            structlog.processors.ExceptionRenderer(
+                ExceptionDictTransformer(show_locals=False)
+            ),
             redact,
             structlog.processors.JSONRenderer(sort_keys=False, ensure_ascii=False),
         ]

@@ -11,47 +11,61 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+Row = dict[str, Any]
+
+
+def as_rows(records: Sequence[Any], **extra: str) -> list[Row]:
+    """Dataclass records as dicts, ``extra`` columns (e.g. company) first."""
+    return [{**extra, **dataclasses.asdict(r)} for r in records]
+
+
+def render(rows: Sequence[Row], fmt: str) -> str:
+    if fmt == "json":
+        data = [{k: _json(v) for k, v in row.items()} for row in rows]
+        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    if fmt == "csv":
+        return _csv(rows)
+    return _table(rows)
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
 
 def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Decimal | dt.date):
-        return str(value) if not isinstance(value, dt.date) else value.isoformat()
-    return str(value)
+    return "" if value is None else str(_json(value))
 
 
 def _french(value: Any) -> str:
     """Amounts as a French reader writes them: 1 234,56."""
     if isinstance(value, Decimal):
-        sign = "-" if value < 0 else ""
         whole, _, frac = f"{abs(value):.2f}".partition(".")
-        groups = f"{int(whole):,}".replace(",", "\u202f")
-        return f"{sign}{groups},{frac}"
+        grouped = f"{int(whole):,}".replace(",", " ")
+        return f"{'-' if value < 0 else ''}{grouped},{frac}"
     return _text(value)
 
 
-def render(rows: Sequence[Any], fmt: str, *, extra: dict[str, str] | None = None) -> str:
-    """Render dataclass rows; ``extra`` columns (e.g. company) come first."""
-    dicts = [{**(extra or {}), **dataclasses.asdict(r)} for r in rows]
-    if fmt == "json":
-        return json.dumps([{k: _text(v) if v is not None else None for k, v in d.items()}
-                           for d in dicts], ensure_ascii=False, indent=2) + "\n"
-    if not dicts:
-        return "" if fmt == "csv" else "(nothing to show)\n"
-    names = list(dicts[0])
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(names)
-        writer.writerows([[_text(d[n]) for n in names] for d in dicts])
-        return out.getvalue()
-    return _table(names, dicts)
+def _csv(rows: Sequence[Row]) -> str:
+    if not rows:
+        return ""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(list(rows[0]))
+    writer.writerows([[_text(v) for v in row.values()] for row in rows])
+    return out.getvalue()
 
 
-def _table(names: list[str], dicts: list[dict[str, Any]]) -> str:
-    cells = [[_french(d[n]) for n in names] for d in dicts]
-    numeric = [isinstance(dicts[0][n], Decimal) for n in names]
-    widths = [max(len(n), *(len(r[i]) for r in cells)) for i, n in enumerate(names)]
+def _table(rows: Sequence[Row]) -> str:
+    if not rows:
+        return "(nothing to show)\n"
+    names = list(rows[0])
+    cells = [[_french(row[n]) for n in names] for row in rows]
+    numeric = [isinstance(rows[0][n], Decimal) for n in names]
+    widths = [max(len(n), *(len(c[i]) for c in cells)) for i, n in enumerate(names)]
 
     def line(values: list[str]) -> str:
         return "  ".join(
@@ -60,4 +74,4 @@ def _table(names: list[str], dicts: list[dict[str, Any]]) -> str:
         ).rstrip()
 
     rule = "  ".join("-" * w for w in widths)
-    return "\n".join([line(names), rule, *(line(r) for r in cells)]) + "\n"
+    return "\n".join([line(names), rule, *(line(c) for c in cells)]) + "\n"

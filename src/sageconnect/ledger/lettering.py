@@ -45,24 +45,26 @@ def allocate(items: Iterable[Item]) -> list[Allocation]:
     for code, group in groupby(ordered, key=lambda i: i.lettering):
         members = list(group)
         debits = [i for i in members if i.side == "invoice"]
-        credits = [i for i in members if i.side != "invoice"]
+        payers = [i for i in members if i.side != "invoice"]
         on = max(
             (i.lettered_on or i.date for i in members),
             default=members[0].date,
         )
-        result += _settle(debits, credits, on, code)
+        result += _settle(debits, payers, on, code)
     return result
 
 
-def _settle(debits: list[Item], credits: list[Item], on: dt.date, code: str) -> list[Allocation]:
+def _settle(
+    debits: list[Item], payers: list[Item], on: dt.date, code: str
+) -> list[Allocation]:
     out: list[Allocation] = []
     d_left = [d.amount for d in debits]
-    c_left = [c.amount for c in credits]
+    c_left = [c.amount for c in payers]
     di = ci = 0
-    while di < len(debits) and ci < len(credits):
+    while di < len(debits) and ci < len(payers):
         amount = min(d_left[di], c_left[ci])
         if amount > 0:
-            credit = credits[ci]
+            credit = payers[ci]
             out.append(
                 Allocation(debits[di].id, credit.side, credit.id, amount, on, code)
             )

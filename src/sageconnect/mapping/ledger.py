@@ -62,7 +62,9 @@ class _Carried:
 class LedgerMapper:
     """A Mapper over one or more ledger files of one company."""
 
-    def __init__(self, spec: MappingSpec, files: list[Path], settings: LedgerSettings) -> None:
+    def __init__(
+        self, spec: MappingSpec, files: list[Path], settings: LedgerSettings
+    ) -> None:
         self.name = spec.mapping.name
         self.spec = spec
         self.settings = settings
@@ -97,16 +99,24 @@ class LedgerMapper:
                 if i + 1 < len(self.files)
                 else {}
             )
-            yield from self._read_file(path, fmt, customers, carried, skip_opening=i > 0)
+            yield from self._read_file(
+                path, fmt, customers, carried, skip_opening=i > 0
+            )
             self.opening_unmatched += sum(len(q) for q in carried.values())
         yield from customers.values()
 
     def _sniff(self, path: Path) -> FileFormat:
         file = self.spec.file
-        encoding = self.settings.encoding if self.settings.encoding != "auto" else file.encoding
+        encoding = (
+            self.settings.encoding
+            if self.settings.encoding != "auto"
+            else file.encoding
+        )
         return sniff(path, encoding=encoding, delimiter=file.delimiter)
 
-    def _lines(self, path: Path, fmt: FileFormat) -> Iterator[tuple[str, list[LedgerLine | Reject], set[str]]]:
+    def _lines(
+        self, path: Path, fmt: FileFormat
+    ) -> Iterator[tuple[str, list[LedgerLine | Reject], set[str]]]:
         """Entries as (journal, receivable lines or rejects, counterpart accounts)."""
         where = str(path)
         columns = Columns.bind(fmt.header, self.spec.ledger, where)
@@ -143,7 +153,9 @@ class LedgerMapper:
             for line in lines:
                 if isinstance(line, LedgerLine):
                     found[_alias(line)].append(
-                        _Carried(_scoped(tag, line.lettering), line.lettered_on, line.due)
+                        _Carried(
+                            _scoped(tag, line.lettering), line.lettered_on, line.due
+                        )
                     )
         return found
 
@@ -170,9 +182,17 @@ class LedgerMapper:
                 customers[line.customer] = Customer(
                     code=line.customer, name=line.customer_name, account=line.account
                 )
-                line = self._with_carried(line, tag, carried)
-                key = f"{line.journal}/{line.entry}/{line.date:%Y%m%d}/{line.customer}/{seen[line.customer]}"
-                yield self._record(kind, key, line)
+                item = self._with_carried(line, tag, carried)
+                key = "/".join(
+                    (
+                        item.journal,
+                        item.entry,
+                        f"{item.date:%Y%m%d}",
+                        item.customer,
+                        str(seen[item.customer]),
+                    )
+                )
+                yield self._record(kind, key, item)
 
     def _with_carried(
         self, line: LedgerLine, tag: str, carried: dict[AliasKey, deque[_Carried]]
@@ -209,13 +229,17 @@ class LedgerMapper:
             return Payment(
                 key=key,
                 customer=line.customer,
-                kind=PaymentKind.RECEIPT if kind == "cash" else (
+                kind=PaymentKind.RECEIPT
+                if kind == "cash"
+                else (
                     PaymentKind.OPENING if kind == "opening" else PaymentKind.ADJUSTMENT
                 ),
                 received=line.date,
                 amount=-line.amount,
                 currency=currency,
-                currency_amount=abs(currency_amount) if currency_amount is not None else None,
+                currency_amount=abs(currency_amount)
+                if currency_amount is not None
+                else None,
                 journal=line.journal,
                 reference=line.piece,
                 label=line.label,
@@ -241,7 +265,9 @@ class LedgerMapper:
             amount=line.amount,
             currency=currency,
             currency_amount=(
-                currency_amount.copy_sign(line.amount) if currency_amount is not None else None
+                currency_amount.copy_sign(line.amount)
+                if currency_amount is not None
+                else None
             ),
             journal=line.journal,
             label=line.label,

@@ -70,11 +70,14 @@ class Columns:
         )
         if variant is None:
             missing.append(" or ".join("+".join(a.columns) for a in spec.amount))
-        if missing:
+        if missing or variant is None:
             raise SourceUnavailable(
                 where, f"header lacks column(s) {', '.join(missing)}"
             )
-        due = next((folded[d.casefold()] for d in spec.columns.due if d.casefold() in folded), None)
+        due = next(
+            (folded[d.casefold()] for d in spec.columns.due if d.casefold() in folded),
+            None,
+        )
         first, second = (folded[c.casefold()] for c in variant.columns)
         return cls(header, index, variant.as_, (first, second), due)
 
@@ -126,7 +129,9 @@ class LineParser:
                 due = self.parse_date(fields[self.c.due])
             except ValueError:
                 name = self.c.names[self.c.due]
-                raise BadField(name, fields[self.c.due], "not a date (expected YYYYMMDD)") from None
+                raise BadField(
+                    name, fields[self.c.due], "not a date (expected YYYYMMDD)"
+                ) from None
         currency = get(fields, "currency")
         currency_amount = None
         if currency and get(fields, "currency_amount"):
@@ -138,7 +143,9 @@ class LineParser:
             date=date,
             account=account,
             customer=aux or account,
-            customer_name=(get(fields, "aux_name") if aux else get(fields, "account_name"))
+            customer_name=(
+                get(fields, "aux_name") if aux else get(fields, "account_name")
+            )
             or aux
             or account,
             piece=get(fields, "piece"),
@@ -167,20 +174,31 @@ class LineParser:
                 return value
             if sense in ("C", "-1", "-"):
                 return -value
-            raise BadField(self.c.names[second], fields[second], "sense must be D, C, +1 or -1")
+            raise BadField(
+                self.c.names[second], fields[second], "sense must be D, C, +1 or -1"
+            )
         debit_text, credit_text = fields[first], fields[second]
         if not debit_text and not credit_text:
-            raise BadField(self.c.names[first], "", "no amount: debit and credit both empty")
+            raise BadField(
+                self.c.names[first], "", "no amount: debit and credit both empty"
+            )
         debit = self._money(fields, first) if debit_text else Decimal(0)
         credit = self._money(fields, second) if credit_text else Decimal(0)
         if debit and credit:
-            raise BadField(self.c.names[first], f"{debit_text}/{credit_text}", "both debit and credit")
+            raise BadField(
+                self.c.names[first],
+                f"{debit_text}/{credit_text}",
+                "both debit and credit",
+            )
         return debit - credit
+
+
+_COMPACT = len("YYYYMMDD")
 
 
 def _date_parser(formats: tuple[str, ...]) -> Callable[[str], dt.date]:
     def parse(text: str) -> dt.date:
-        if len(text) == 8 and text.isdigit() and formats[0] == "%Y%m%d":
+        if len(text) == _COMPACT and text.isdigit() and formats[0] == "%Y%m%d":
             return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
         for fmt in formats:
             try:

@@ -14,7 +14,7 @@ PROJECT_MAPPINGS = Path(__file__).resolve().parents[3] / "mappings"
 
 
 def search_path(config_dir: Path, mappings_dir: Path | None) -> list[Path]:
-    """Folders looked in, in order: the configured one, beside the config, the project's."""
+    """Folders looked in: the configured one, beside the config, the project's."""
     folders = [mappings_dir] if mappings_dir else []
     folders += [config_dir / "mappings", PROJECT_MAPPINGS]
     seen: list[Path] = []
@@ -51,7 +51,9 @@ def load_file(path: Path) -> MappingSpec:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise MappingError([Problem("(file)", file, f"valid TOML: {exc}", file)]) from exc
+        raise MappingError(
+            [Problem("(file)", file, f"valid TOML: {exc}", file)]
+        ) from exc
     try:
         spec = MappingSpec.model_validate(raw)
     except ValidationError as exc:

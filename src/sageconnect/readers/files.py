@@ -49,7 +49,9 @@ def sniff(path: Path, *, encoding: str = "auto", delimiter: str = "auto") -> Fil
     if delimiter == "auto":
         delimiter = max(DELIMITERS, key=header_text.count)
         if header_text.count(delimiter) == 0:
-            raise SourceUnavailable(str(path), "header line has no TAB, | or ; separator")
+            raise SourceUnavailable(
+                str(path), "header line has no TAB, | or ; separator"
+            )
     header = [name.strip() for name in header_text.split(delimiter)]
     while header and not header[-1]:
         header.pop()
@@ -142,7 +144,9 @@ def _undecodable(where: str, number: int, raw: bytes, fmt: FileFormat) -> Reject
     )
 
 
-def _bad_width(where: str, number: int, fields: list[str], header: tuple[str, ...]) -> Reject:
+def _bad_width(
+    where: str, number: int, fields: list[str], header: tuple[str, ...]
+) -> Reject:
     width = len(header)
     if len(fields) < width:
         return Reject(

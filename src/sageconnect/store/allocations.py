@@ -28,7 +28,9 @@ def refresh(conn: Connection, company: int, run: int) -> int:
                 "customer_id": customer,
                 "invoice_id": a.invoice_id,
                 "payment_id": a.credit_id if a.credit_side == "payment" else None,
-                "credit_note_id": a.credit_id if a.credit_side == "credit_note" else None,
+                "credit_note_id": a.credit_id
+                if a.credit_side == "credit_note"
+                else None,
                 "amount": a.amount,
                 "allocated_on": a.allocated_on,
                 "origin": "lettering",
@@ -64,14 +66,20 @@ def _touched_customers(conn: Connection, company: int, run: int) -> list[int]:
     return sorted(conn.execute(query).scalars())
 
 
-def _lettered_items(conn: Connection, customers: list[int]) -> list[tuple[int, list[Item]]]:
+def _lettered_items(
+    conn: Connection, customers: list[int]
+) -> list[tuple[int, list[Item]]]:
     by_customer: dict[int, list[Item]] = {c: [] for c in customers}
     for chunk_start in range(0, len(customers), 500):
         chunk = customers[chunk_start : chunk_start + 500]
         inv = conn.execute(
             select(
-                invoices.c.id, invoices.c.customer_id, invoices.c.amount,
-                invoices.c.issued, invoices.c.lettering, invoices.c.lettered_on,
+                invoices.c.id,
+                invoices.c.customer_id,
+                invoices.c.amount,
+                invoices.c.issued,
+                invoices.c.lettering,
+                invoices.c.lettered_on,
             ).where(
                 invoices.c.customer_id.in_(chunk),
                 invoices.c.lettering.is_not(None),
@@ -83,8 +91,12 @@ def _lettered_items(conn: Connection, customers: list[int]) -> list[tuple[int, l
             by_customer[cust].append(Item(id_, side, abs(amount), issued, code, on))
         pay = conn.execute(
             select(
-                payments.c.id, payments.c.customer_id, payments.c.amount,
-                payments.c.received, payments.c.lettering, payments.c.lettered_on,
+                payments.c.id,
+                payments.c.customer_id,
+                payments.c.amount,
+                payments.c.received,
+                payments.c.lettering,
+                payments.c.lettered_on,
             ).where(
                 payments.c.customer_id.in_(chunk),
                 payments.c.lettering.is_not(None),

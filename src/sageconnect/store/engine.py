@@ -22,7 +22,11 @@ def open_store(url: str, *, password: str | None = None) -> Engine:
         parsed = parsed.set(password=password)
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (
+        None,
+        "",
+        ":memory:",
+    ):
         Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
     try:
         engine = create_engine(parsed, hide_parameters=True)
@@ -33,7 +37,8 @@ def open_store(url: str, *, password: str | None = None) -> Engine:
     try:
         upgrade(engine)
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot open or upgrade store {parsed!r}: {exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}") from exc
+        reason = getattr(exc, "orig", None) or exc
+        raise StoreError(f"cannot open or upgrade store {parsed!r}: {reason}") from exc
     return engine
 
 

@@ -20,21 +20,17 @@ class MergeCounts:
     updated: int = 0
     closed: int = 0
 
-    def __iadd__(self, other: MergeCounts) -> MergeCounts:
-        self.inserted += other.inserted
-        self.updated += other.updated
-        self.closed += other.closed
-        return self
 
-
-def merge(conn: Connection, stage: Stage, target: str, company: int, run: int) -> MergeCounts:
+def merge(
+    conn: Connection, stage: Stage, target: str, company: int, run: int
+) -> MergeCounts:
     """Merge one staging table into ``target``; rows name their customer by code."""
     keyed = stage.key
     has_customer = "customer" in stage.columns
     cols = [c for c in stage.columns if c != "customer"]
     src_cols = ", ".join(f"s.{c}" for c in cols)
     join = (
-        f"JOIN customers c ON c.company_id = :company AND c.code = s.customer"
+        "JOIN customers c ON c.company_id = :company AND c.code = s.customer"
         if has_customer
         else ""
     )
@@ -61,7 +57,8 @@ def merge(conn: Connection, stage: Stage, target: str, company: int, run: int) -
             f" changed_run_id = :run, closed_run_id = NULL"
             f" FROM {stage.table} s {join}"
             f" WHERE {target}.company_id = :company AND {target}.{keyed} = s.{keyed}"
-            f" AND ({target}.row_hash <> s.row_hash OR {target}.closed_run_id IS NOT NULL)"
+            f" AND ({target}.row_hash <> s.row_hash"
+            f" OR {target}.closed_run_id IS NOT NULL)"
         ),
         params,
     ).rowcount

@@ -6,14 +6,15 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, select, text
 
 from sageconnect.model.money import from_cents
+from sageconnect.store.tables import companies, rejects
 
 
 @dataclass(frozen=True, slots=True)
 class Balance:
-    """Where one customer stands. ledger_balance == open_invoices - unapplied_credits."""
+    """Where one customer stands: ledger_balance = open_invoices - unapplied_credits."""
 
     code: str
     name: str
@@ -46,7 +47,8 @@ per_customer AS (
          SUM(amount) AS debit_total,
          SUM(CASE WHEN amount > 0 THEN open_debit ELSE 0 END) AS open_invoices,
          SUM(CASE WHEN amount < 0 THEN open_credit ELSE 0 END) AS open_notes,
-         SUM(CASE WHEN amount > 0 AND due < :as_of THEN open_debit ELSE 0 END) AS overdue,
+         SUM(CASE WHEN amount > 0 AND due < :as_of THEN open_debit ELSE 0 END)
+           AS overdue,
          MIN(CASE WHEN amount > 0 AND open_debit > 0 THEN due END) AS oldest_due
   FROM inv GROUP BY customer_id
 ),
@@ -95,3 +97,41 @@ def _as_date(value: object) -> dt.date | None:
     if value is None or isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(str(value))
+
+
+@dataclass(frozen=True, slots=True)
+class RejectRow:
+    """A row set aside, as the rejects report shows it."""
+
+    file: str
+    line: int
+    field: str
+    value: str
+    reason: str
+    resolved: bool
+
+
+def open_rejects(
+    conn: Connection, company: int, *, include_resolved: bool = False
+) -> list[RejectRow]:
+    """Rows set aside for a company, by file and line; resolved ones on request."""
+    query = (
+        select(
+            rejects.c.source,
+            rejects.c.line,
+            rejects.c.field,
+            rejects.c.value,
+            rejects.c.reason,
+            rejects.c.resolved_run_id.is_not(None),
+        )
+        .where(rejects.c.company_id == company)
+        .order_by(rejects.c.source, rejects.c.line, rejects.c.field)
+    )
+    if not include_resolved:
+        query = query.where(rejects.c.resolved_run_id.is_(None))
+    return [RejectRow(*row) for row in conn.execute(query)]
+
+
+def company_ids(conn: Connection) -> dict[str, int]:
+    rows = conn.execute(select(companies.c.code, companies.c.id)).tuples()
+    return dict(rows.all())

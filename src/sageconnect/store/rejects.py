@@ -10,20 +10,31 @@ from sageconnect.store.tables import rejects
 RejectKey = tuple[str, int, str, str]
 
 
-def record_rejects(conn: Connection, company: int, run: int, found: list[Reject]) -> int:
-    """Store this run's rejects; resolve the ones no longer seen. Returns how many are new."""
+def record_rejects(
+    conn: Connection, company: int, run: int, found: list[Reject]
+) -> int:
+    """Store this run's rejects, resolve those gone; return how many are new."""
     existing: dict[RejectKey, int] = {
         (r.source, r.line, r.field, r.reason): r.id
         for r in conn.execute(
             select(
-                rejects.c.id, rejects.c.source, rejects.c.line, rejects.c.field, rejects.c.reason
+                rejects.c.id,
+                rejects.c.source,
+                rejects.c.line,
+                rejects.c.field,
+                rejects.c.reason,
             ).where(rejects.c.company_id == company)
         )
     }
     new_rows = []
     seen_ids = []
     for reject in found:
-        key = (reject.where[:500], reject.line or 0, (reject.field or "")[:64], reject.reason[:300])
+        key = (
+            reject.where[:500],
+            reject.line or 0,
+            (reject.field or "")[:64],
+            reject.reason[:300],
+        )
         if key in existing:
             seen_ids.append(existing[key])
             continue

@@ -20,25 +20,62 @@ from sageconnect.model.money import to_cents
 from sageconnect.model.records import Customer, Invoice, Payment
 
 CUSTOMER_COLUMNS = (
-    "code", "name", "account", "email", "phone", "siren", "language",
-    "payment_terms", "credit_limit", "insured_limit", "dunning_excluded",
+    "code",
+    "name",
+    "account",
+    "email",
+    "phone",
+    "siren",
+    "language",
+    "payment_terms",
+    "credit_limit",
+    "insured_limit",
+    "dunning_excluded",
 )
 INVOICE_COLUMNS = (
-    "key", "customer", "number", "kind", "issued", "due", "due_source", "amount",
-    "currency", "currency_amount", "journal", "label", "lettering", "lettered_on",
+    "key",
+    "customer",
+    "number",
+    "kind",
+    "issued",
+    "due",
+    "due_source",
+    "amount",
+    "currency",
+    "currency_amount",
+    "journal",
+    "label",
+    "lettering",
+    "lettered_on",
 )
 PAYMENT_COLUMNS = (
-    "key", "customer", "kind", "received", "amount", "currency", "currency_amount",
-    "journal", "reference", "label", "lettering", "lettered_on",
+    "key",
+    "customer",
+    "kind",
+    "received",
+    "amount",
+    "currency",
+    "currency_amount",
+    "journal",
+    "reference",
+    "label",
+    "lettering",
+    "lettered_on",
 )
 # Explicit adapters: the sqlite3 module's default date adapter is deprecated.
 sqlite3.register_adapter(dt.date, dt.date.isoformat)
 
 _MONEY = {"amount", "currency_amount", "credit_limit", "insured_limit"}
 _TYPES = {
-    "issued": "DATE", "due": "DATE", "received": "DATE", "lettered_on": "DATE",
-    "amount": "BIGINT", "currency_amount": "BIGINT", "credit_limit": "BIGINT",
-    "insured_limit": "BIGINT", "dunning_excluded": "BOOLEAN",
+    "issued": "DATE",
+    "due": "DATE",
+    "received": "DATE",
+    "lettered_on": "DATE",
+    "amount": "BIGINT",
+    "currency_amount": "BIGINT",
+    "credit_limit": "BIGINT",
+    "insured_limit": "BIGINT",
+    "dunning_excluded": "BOOLEAN",
 }
 
 
@@ -51,7 +88,9 @@ class Stage:
     key: str
 
     def create(self, conn: Connection) -> None:
-        cols = ", ".join(f"{c} {_TYPES.get(c, 'TEXT')}" for c in (*self.columns, "row_hash"))
+        cols = ", ".join(
+            f"{c} {_TYPES.get(c, 'TEXT')}" for c in (*self.columns, "row_hash")
+        )
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {self.table}")
         conn.exec_driver_sql(
             f"CREATE TEMPORARY TABLE {self.table} ({cols}, PRIMARY KEY ({self.key}))"
@@ -77,7 +116,9 @@ INVOICES = Stage("stage_invoices", INVOICE_COLUMNS, "key")
 PAYMENTS = Stage("stage_payments", PAYMENT_COLUMNS, "key")
 
 
-def row(record: Customer | Invoice | Payment, columns: Iterable[str]) -> tuple[Any, ...]:
+def row(
+    record: Customer | Invoice | Payment, columns: Iterable[str]
+) -> tuple[Any, ...]:
     """The staging row of a record: money in cents, then a hash of every value."""
     values = []
     for name in columns:

@@ -50,7 +50,9 @@ class SyncReport:
 
 def ensure_company(engine: Engine, code: str, name: str, currency: str) -> int:
     with engine.begin() as conn:
-        found = conn.execute(select(companies.c.id).where(companies.c.code == code)).scalar()
+        found = conn.execute(
+            select(companies.c.id).where(companies.c.code == code)
+        ).scalar()
         if found is not None:
             conn.execute(
                 update(companies)
@@ -82,7 +84,8 @@ def sync(
         with engine.begin() as conn:
             previous = conn.execute(
                 select(checkpoints.c.value).where(
-                    checkpoints.c.company_id == company_id, checkpoints.c.stream == STREAM
+                    checkpoints.c.company_id == company_id,
+                    checkpoints.c.stream == STREAM,
                 )
             ).scalar()
             if previous == fingerprint and not full:
@@ -102,11 +105,17 @@ def sync(
     return report
 
 
-def _load(conn: Connection, company: int, run: int, mapper: Mapper, report: SyncReport) -> None:
+def _load(
+    conn: Connection, company: int, run: int, mapper: Mapper, report: SyncReport
+) -> None:
     stages = (staging.CUSTOMERS, staging.INVOICES, staging.PAYMENTS)
     for stage in stages:
         stage.create(conn)
-    buffers: dict[type, list[tuple[object, ...]]] = {Customer: [], Invoice: [], Payment: []}
+    buffers: dict[type, list[tuple[object, ...]]] = {
+        Customer: [],
+        Invoice: [],
+        Payment: [],
+    }
     routes = {
         Customer: (staging.CUSTOMERS, staging.CUSTOMER_COLUMNS),
         Invoice: (staging.INVOICES, staging.INVOICE_COLUMNS),
@@ -126,7 +135,9 @@ def _load(conn: Connection, company: int, run: int, mapper: Mapper, report: Sync
             buffer.clear()
     for kind, (stage, _) in routes.items():
         stage.insert(conn, buffers[kind])
-    for stage, target in zip(stages, ("customers", "invoices", "payments"), strict=True):
+    for stage, target in zip(
+        stages, ("customers", "invoices", "payments"), strict=True
+    ):
         counts = merge(conn, stage, target, company, run)
         report.counts[target] = counts
         report.inserted += counts.inserted
@@ -139,7 +150,9 @@ def _load(conn: Connection, company: int, run: int, mapper: Mapper, report: Sync
         stage.drop(conn)
 
 
-def _start_run(engine: Engine, company: int, report: SyncReport, at: dt.datetime) -> int:
+def _start_run(
+    engine: Engine, company: int, report: SyncReport, at: dt.datetime
+) -> int:
     with engine.begin() as conn:
         return int(
             conn.execute(
@@ -155,7 +168,11 @@ def _start_run(engine: Engine, company: int, report: SyncReport, at: dt.datetime
 
 
 def _finish_run(
-    conn: Connection, run: int, report: SyncReport, at: dt.datetime, error: str | None = None
+    conn: Connection,
+    run: int,
+    report: SyncReport,
+    at: dt.datetime,
+    error: str | None = None,
 ) -> None:
     conn.execute(
         update(sync_runs)
@@ -173,10 +190,14 @@ def _finish_run(
     )
 
 
-def _save_checkpoint(conn: Connection, company: int, run: int, value: str, new: bool) -> None:
+def _save_checkpoint(
+    conn: Connection, company: int, run: int, value: str, new: bool
+) -> None:
     if new:
         conn.execute(
-            insert(checkpoints).values(company_id=company, stream=STREAM, value=value, run_id=run)
+            insert(checkpoints).values(
+                company_id=company, stream=STREAM, value=value, run_id=run
+            )
         )
     else:
         conn.execute(

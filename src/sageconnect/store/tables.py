@@ -51,7 +51,7 @@ class Cents(TypeDecorator[Decimal]):
 
 
 def _lifecycle() -> list[Column[Any]]:
-    """Which sync run first saw a row, last changed it, and closed it (gone from the source)."""
+    """Which sync run first saw a row, last changed it, closed it (gone from source)."""
     return [
         Column("row_hash", String(32), nullable=False),
         Column("first_run_id", Integer, nullable=False),
@@ -93,7 +93,9 @@ contacts = Table(
     "contacts",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("customer_id", ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "customer_id", ForeignKey("customers.id", ondelete="CASCADE"), nullable=False
+    ),
     Column("name", String(200), nullable=False),
     Column("role", String(64)),
     Column("email", String(254)),

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+import pytest
+
+from sageconnect.errors import SourceUnavailable
+from sageconnect.model.records import Reject
+from sageconnect.readers.files import read_rows, sniff
+
+HEAD = ["JournalCode", "EcritureNum", "CompAuxLib", "Debit"]
+ROW = ["VE", "1", "Société Générale d'Électricité", "1234,56"]
+
+
+def write(tmp_path: Path, data: bytes) -> Path:
+    path = tmp_path / "x.txt"
+    path.write_bytes(data)
+    return path
+
+
+def encoded(sep: str, newline: str, encoding: str, *, bom: bool = False) -> bytes:
+    text = newline.join([sep.join(HEAD), sep.join(ROW), sep.join(ROW)]) + newline
+    return (codecs.BOM_UTF8 if bom else b"") + text.encode(encoding)
+
+
+@pytest.mark.parametrize("sep", ["\t", "|"])
+@pytest.mark.parametrize("newline", ["\r\n", "\n", "\r\r\n", "\r"])
+@pytest.mark.parametrize(
+    ("encoding", "bom"), [("utf-8", True), ("utf-8", False), ("iso-8859-15", False)]
+)
+def test_every_legal_fec_layout_reads_the_same(
+    tmp_path: Path, sep: str, newline: str, encoding: str, *, bom: bool
+) -> None:
+    """TAB or |, any line end, UTF-8 with or without BOM or Latin-9: same rows, same text."""
+    path = write(tmp_path, encoded(sep, newline, encoding, bom=bom))
+    fmt = sniff(path)
+    assert fmt.header == tuple(HEAD)
+    assert list(read_rows(path, fmt)) == [(2, ROW), (3, ROW)]
+
+
+def test_padded_fields_and_trailing_separator_are_trimmed(tmp_path: Path) -> None:
+    """Fixed-width exports pad fields and end lines with a separator; both are ignored."""
+    data = b"JournalCode |EcritureNum|Debit        |\nVE          |1          |0000000074,70|\n"
+    path = write(tmp_path, data)
+    fmt = sniff(path)
+    assert fmt.header == ("JournalCode", "EcritureNum", "Debit")
+    assert list(read_rows(path, fmt)) == [(2, ["VE", "1", "0000000074,70"])]
+
+
+def test_bad_rows_are_set_aside_with_line_and_field(tmp_path: Path) -> None:
+    """A short row and an undecodable byte are Rejects naming line and field; the rest reads."""
+    good = "|".join(ROW).encode()
+    data = b"\n".join(
+        ["|".join(HEAD).encode(), good, b"VE|2|short", b"VE|3|Caf\xff\xfe|1,00", good, b"", b""]
+    )
+    path = write(tmp_path, data)
+    rows = list(read_rows(path, sniff(path)))
+    assert rows[0] == (2, ROW)
+    assert rows[-1] == (5, ROW)
+    short, undecodable = rows[1], rows[2]
+    assert isinstance(short, Reject)
+    assert (short.line, short.field) == (3, "Debit")
+    assert "missing column" in short.reason
+    assert isinstance(undecodable, Reject)
+    assert (undecodable.line, undecodable.field) == (4, "CompAuxLib")
+    assert len(rows) == 4
+
+
+def test_a_missing_file_is_unavailable(tmp_path: Path) -> None:
+    """A file that is not there is one clear error, not an empty import."""
+    with pytest.raises(SourceUnavailable, match="No such file"):
+        sniff(tmp_path / "absent.txt")
+
+
+def test_a_file_without_separator_is_unavailable(tmp_path: Path) -> None:
+    """A header with no TAB, | or ; cannot be a FEC."""
+    path = write(tmp_path, b"just some text\nmore\n")
+    with pytest.raises(SourceUnavailable, match="separator"):
+        sniff(path)
