@@ -133,5 +133,5 @@ def open_rejects(
 
 
 def company_ids(conn: Connection) -> dict[str, int]:
-    rows = conn.execute(select(companies.c.code, companies.c.id)).tuples()
-    return dict(rows.all())
+    rows = conn.execute(select(companies.c.code, companies.c.id))
+    return {code: id_ for code, id_ in rows}  # noqa: C416 - Row is not a 2-tuple for mypy
