@@ -4,11 +4,11 @@ import os
 from pathlib import Path
 
 import pytest
-from support import ROOT
 
 from sageconnect.cli import main
 from sageconnect.config import load
 from sageconnect.errors import ConfigError
+from support import ROOT
 
 GOOD = """
 [store]
@@ -25,12 +25,16 @@ path = "{fixtures}"
 
 def write(tmp_path: Path, text: str, mode: int = 0o600) -> Path:
     path = tmp_path / "config.toml"
-    path.write_text(text.replace("{fixtures}", str(ROOT / "fixtures" / "fec")), encoding="utf-8")
+    path.write_text(
+        text.replace("{fixtures}", str(ROOT / "fixtures" / "fec")), encoding="utf-8"
+    )
     path.chmod(mode)
     return path
 
 
-def problems(tmp_path: Path, text: str, mode: int = 0o600) -> dict[str, tuple[str, str]]:
+def problems(
+    tmp_path: Path, text: str, mode: int = 0o600
+) -> dict[str, tuple[str, str]]:
     with pytest.raises(ConfigError) as caught:
         load(write(tmp_path, text, mode))
     return {p.key: (p.value, p.expected) for p in caught.value.problems}
@@ -90,10 +94,15 @@ def test_broken_toml_names_the_line(tmp_path: Path) -> None:
     assert "line 1" in found["(file)"][1]
 
 
-def test_secrets_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_secrets_come_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A password given as { env = ... } is read from the environment and never printed."""
     monkeypatch.setenv("SC_TEST_PW", "canary-7f3a")
-    text = GOOD.replace('url = "sqlite:///store.db"', 'url = "postgresql://u@h/db"\npassword = { env = "SC_TEST_PW" }')
+    text = GOOD.replace(
+        'url = "sqlite:///store.db"',
+        'url = "postgresql://u@h/db"\npassword = { env = "SC_TEST_PW" }',
+    )
     config = load(write(tmp_path, text))
     assert config.store.password is not None
     assert config.store.password.get_secret_value() == "canary-7f3a"
@@ -101,32 +110,51 @@ def test_secrets_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.M
     assert "canary" not in config.model_dump_json()
 
 
-def test_secrets_come_from_files_and_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_secrets_come_from_files_and_credentials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """{ file = ... } and systemd { credential = ... } are read, trailing newline dropped."""
     (tmp_path / "pw").write_text("from-file\n", encoding="utf-8")
     creds = tmp_path / "creds"
     creds.mkdir()
     (creds / "store").write_text("from-credential", encoding="utf-8")
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
-    for ref, expected in [(f'{{ file = "{tmp_path / "pw"}" }}', "from-file"), ('{ credential = "store" }', "from-credential")]:
-        text = GOOD.replace('url = "sqlite:///store.db"', f'url = "postgresql://u@h/db"\npassword = {ref}')
+    for ref, expected in [
+        (f'{{ file = "{tmp_path / "pw"}" }}', "from-file"),
+        ('{ credential = "store" }', "from-credential"),
+    ]:
+        text = GOOD.replace(
+            'url = "sqlite:///store.db"',
+            f'url = "postgresql://u@h/db"\npassword = {ref}',
+        )
         secret = load(write(tmp_path, text)).store.password
         assert secret is not None
         assert secret.get_secret_value() == expected
 
 
-def test_a_missing_secret_names_its_key_not_its_value(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_secret_names_its_key_not_its_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An unset environment variable is a problem at the password key."""
     monkeypatch.delenv("SC_ABSENT", raising=False)
-    text = GOOD.replace('url = "sqlite:///store.db"', 'url = "postgresql://u@h/db"\npassword = { env = "SC_ABSENT" }')
+    text = GOOD.replace(
+        'url = "sqlite:///store.db"',
+        'url = "postgresql://u@h/db"\npassword = { env = "SC_ABSENT" }',
+    )
     found = problems(tmp_path, text)
-    assert found["store.password"] == ("(hidden)", "environment variable SC_ABSENT to be set")
+    assert found["store.password"] == (
+        "(hidden)",
+        "environment variable SC_ABSENT to be set",
+    )
 
 
 @pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
 def test_an_inline_secret_needs_a_private_file(tmp_path: Path) -> None:
     """An inline password in a file others can read is refused, without showing it."""
-    text = GOOD.replace('url = "sqlite:///store.db"', 'url = "postgresql://u@h/db"\npassword = "canary-inline"')
+    text = GOOD.replace(
+        'url = "sqlite:///store.db"',
+        'url = "postgresql://u@h/db"\npassword = "canary-inline"',
+    )
     found = problems(tmp_path, text, mode=0o644)
     assert found["store.password"][0] == "(inline secret)"
     assert "chmod 600" in found["store.password"][1]

@@ -18,7 +18,9 @@ from sageconnect.terms import parse_terms
         ("45d-eom", dt.date(2027, 1, 10), dt.date(2027, 2, 28)),
     ],
 )
-def test_due_dates_follow_french_terms(terms: str, issued: dt.date, due: dt.date) -> None:
+def test_due_dates_follow_french_terms(
+    terms: str, issued: dt.date, due: dt.date
+) -> None:
     """Net, N days end of month and end of month plus N days give the legal due dates."""
     assert parse_terms(terms).due(issued) == due
 

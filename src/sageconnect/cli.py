@@ -31,6 +31,7 @@ Command = Callable[[argparse.Namespace, Config, Clock], int]
 def main(argv: Sequence[str] | None = None, clock: Clock | None = None) -> int:
     """Run one command; ``clock`` lets tests decide what "today" is."""
     args = _parser().parse_args(argv)
+    logs.configure()
     try:
         config = load(Path(args.config))
         logs.configure(config.logging.level, config.logging.format)

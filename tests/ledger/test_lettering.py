@@ -33,26 +33,36 @@ def test_one_payment_settles_several_invoices_oldest_first() -> None:
 
 def test_partial_lettering_settles_only_what_was_paid() -> None:
     """A group that does not balance allocates the smaller side and no more."""
-    result = allocate([item(1, "invoice", "1000.00", "a"), item(2, "payment", "400.00", "a")])
+    result = allocate(
+        [item(1, "invoice", "1000.00", "a"), item(2, "payment", "400.00", "a")]
+    )
     assert [(a.invoice_id, a.amount) for a in result] == [(1, Decimal("400.00"))]
 
 
 def test_groups_do_not_mix() -> None:
     """A payment never settles an invoice of another lettering group."""
-    result = allocate([item(1, "invoice", "10.00", "A"), item(2, "payment", "10.00", "B")])
+    result = allocate(
+        [item(1, "invoice", "10.00", "A"), item(2, "payment", "10.00", "B")]
+    )
     assert result == []
 
 
 amounts = st.decimals(min_value=Decimal("0.01"), max_value=Decimal(10**6), places=2)
 items = st.lists(
-    st.tuples(st.sampled_from(["invoice", "payment", "credit_note"]), amounts,
-              st.sampled_from("ABC"), st.integers(0, 60)),
+    st.tuples(
+        st.sampled_from(["invoice", "payment", "credit_note"]),
+        amounts,
+        st.sampled_from("ABC"),
+        st.integers(0, 60),
+    ),
     max_size=30,
 )
 
 
 @given(items)
-def test_allocations_never_exceed_either_side(rows: list[tuple[str, Decimal, str, int]]) -> None:
+def test_allocations_never_exceed_either_side(
+    rows: list[tuple[str, Decimal, str, int]],
+) -> None:
     """No debit or credit is ever allocated more than its own amount."""
     given_items = [item(i, s, str(a), c, d) for i, (s, a, c, d) in enumerate(rows)]
     used: dict[int, Decimal] = defaultdict(Decimal)
@@ -65,19 +75,37 @@ def test_allocations_never_exceed_either_side(rows: list[tuple[str, Decimal, str
 
 
 @given(items)
-def test_each_group_settles_the_smaller_side(rows: list[tuple[str, Decimal, str, int]]) -> None:
+def test_each_group_settles_the_smaller_side(
+    rows: list[tuple[str, Decimal, str, int]],
+) -> None:
     """Within a group, the total allocated is the smaller of total debits and credits."""
     given_items = [item(i, s, str(a), c, d) for i, (s, a, c, d) in enumerate(rows)]
     result = allocate(given_items)
     for code in "ABC":
-        debit = sum((i.amount for i in given_items if i.lettering == code and i.side == "invoice"), Decimal(0))
-        credit = sum((i.amount for i in given_items if i.lettering == code and i.side != "invoice"), Decimal(0))
+        debit = sum(
+            (
+                i.amount
+                for i in given_items
+                if i.lettering == code and i.side == "invoice"
+            ),
+            Decimal(0),
+        )
+        credit = sum(
+            (
+                i.amount
+                for i in given_items
+                if i.lettering == code and i.side != "invoice"
+            ),
+            Decimal(0),
+        )
         allocated = sum((a.amount for a in result if a.lettering == code), Decimal(0))
         assert allocated == min(debit, credit)
 
 
 @given(items, st.randoms())
-def test_allocation_does_not_depend_on_input_order(rows: list[tuple[str, Decimal, str, int]], rnd: object) -> None:
+def test_allocation_does_not_depend_on_input_order(
+    rows: list[tuple[str, Decimal, str, int]], rnd: object
+) -> None:
     """The same items in another order give the same allocations."""
     given_items = [item(i, s, str(a), c, d) for i, (s, a, c, d) in enumerate(rows)]
     shuffled = list(given_items)

@@ -5,7 +5,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from support import HEADER, ROOT, fec_lines
 
 from sageconnect.errors import SourceUnavailable
 from sageconnect.mapping.ledger import LedgerMapper, LedgerSettings
@@ -20,6 +19,7 @@ from sageconnect.model.records import (
     Record,
     Reject,
 )
+from support import HEADER, ROOT, fec_lines
 
 SPEC = load_file(ROOT / "mappings" / "fec.toml")
 SETTINGS = LedgerSettings(
@@ -42,7 +42,9 @@ CREDIT_NOTE = [
 ]
 
 
-def read(tmp_path: Path, *files: tuple[str, str], settings: LedgerSettings = SETTINGS) -> list[Record]:
+def read(
+    tmp_path: Path, *files: tuple[str, str], settings: LedgerSettings = SETTINGS
+) -> list[Record]:
     paths = []
     for name, text in files:
         path = tmp_path / name
@@ -59,11 +61,19 @@ def test_sales_entries_become_invoices_and_credit_notes(tmp_path: Path) -> None:
     """A receivable debit in a sale is an invoice; a receivable credit there is a credit note."""
     records = read(tmp_path, ("1FEC20261231.txt", fec_lines(*SALE, *CREDIT_NOTE)))
     invoice, note = of(Invoice, records)
-    assert (invoice.kind, invoice.number, invoice.amount) == (DocKind.INVOICE, "FA1", Decimal("1200.00"))
+    assert (invoice.kind, invoice.number, invoice.amount) == (
+        DocKind.INVOICE,
+        "FA1",
+        Decimal("1200.00"),
+    )
     assert invoice.due == dt.date(2026, 2, 4)
     assert invoice.due_source is DueSource.TERMS
     assert invoice.lettering == "20261231:A"
-    assert (note.kind, note.amount, note.customer) == (DocKind.CREDIT_NOTE, Decimal("-120.00"), "C2")
+    assert (note.kind, note.amount, note.customer) == (
+        DocKind.CREDIT_NOTE,
+        Decimal("-120.00"),
+        "C2",
+    )
 
 
 def test_bank_entries_become_payments(tmp_path: Path) -> None:
@@ -72,13 +82,17 @@ def test_bank_entries_become_payments(tmp_path: Path) -> None:
     (payment,) = of(Payment, records)
     assert payment.kind is PaymentKind.RECEIPT
     assert (payment.amount, payment.received, payment.reference) == (
-        Decimal("1200.00"), dt.date(2026, 2, 10), "REL1"
+        Decimal("1200.00"),
+        dt.date(2026, 2, 10),
+        "REL1",
     )
     assert payment.lettering == "20261231:A"
     assert payment.lettered_on == dt.date(2026, 2, 10)
 
 
-def test_customers_come_from_auxiliary_accounts_or_the_account_itself(tmp_path: Path) -> None:
+def test_customers_come_from_auxiliary_accounts_or_the_account_itself(
+    tmp_path: Path,
+) -> None:
     """An auxiliary account is the customer; without one, the receivable account is."""
     walk_in = [
         "VE|Ventes|4|20260105|41110000|Clients divers|||FA9|20260105|Vente comptoir|60,00|0,00|||20260105||",
@@ -93,8 +107,16 @@ def test_customers_come_from_auxiliary_accounts_or_the_account_itself(tmp_path: 
 
 def test_a_due_date_column_wins_over_payment_terms(tmp_path: Path) -> None:
     """An extra DateLimitReglmt column gives the due date as the source wrote it."""
-    rows = [line + "|20260415" if line.startswith("VE|Ventes|1|20260105|411") else line + "|" for line in SALE]
-    records = read(tmp_path, ("1FEC20261231.txt", fec_lines(*rows, header=HEADER + "|DateLimitReglmt")))
+    rows = [
+        line + "|20260415"
+        if line.startswith("VE|Ventes|1|20260105|411")
+        else line + "|"
+        for line in SALE
+    ]
+    records = read(
+        tmp_path,
+        ("1FEC20261231.txt", fec_lines(*rows, header=HEADER + "|DateLimitReglmt")),
+    )
     (invoice,) = of(Invoice, records)
     assert (invoice.due, invoice.due_source) == (dt.date(2026, 4, 15), DueSource.SOURCE)
 
@@ -103,8 +125,10 @@ def test_montant_sens_files_read_like_debit_credit(tmp_path: Path) -> None:
     """The Montant/Sens variant gives the same signed amounts as Debit/Credit."""
     header = HEADER.replace("Debit|Credit", "Montant|Sens")
     rows = [
-        line.replace("|1200,00|0,00|", "|1200,00|D|").replace("|0,00|1000,00|", "|1000,00|C|")
-        .replace("|0,00|200,00|", "|200,00|C|").replace("|0,00|1200,00|", "|1200,00|C|")
+        line.replace("|1200,00|0,00|", "|1200,00|D|")
+        .replace("|0,00|1000,00|", "|1000,00|C|")
+        .replace("|0,00|200,00|", "|200,00|C|")
+        .replace("|0,00|1200,00|", "|1200,00|C|")
         .replace("|1200,00|0,00|", "|1200,00|+1|")
         for line in [*SALE, *RECEIPT]
     ]
@@ -113,7 +137,9 @@ def test_montant_sens_files_read_like_debit_credit(tmp_path: Path) -> None:
     assert [p.amount for p in of(Payment, records)] == [Decimal("1200.00")]
 
 
-def test_bad_receivable_lines_are_rejected_with_field_and_reason(tmp_path: Path) -> None:
+def test_bad_receivable_lines_are_rejected_with_field_and_reason(
+    tmp_path: Path,
+) -> None:
     """A bad date and a bad amount each give a Reject naming line, field and value."""
     bad = [
         "VE|Ventes|5|20261345|41100000|Clients|C1|Café|FA5|20260105|x|10,00|0,00|||20260105||",
@@ -139,7 +165,9 @@ def test_a_header_without_amount_columns_stops_the_file(tmp_path: Path) -> None:
 
 def test_opening_lines_of_a_loaded_year_are_not_counted_twice(tmp_path: Path) -> None:
     """With both years loaded, an a-nouveau line lends its lettering to the item it carries."""
-    year1 = fec_lines(*SALE[:1], *SALE[1:])  # FA1 open at closing (letter only in year 2)
+    year1 = fec_lines(
+        *SALE[:1], *SALE[1:]
+    )  # FA1 open at closing (letter only in year 2)
     year1 = year1.replace("|1200,00|0,00|A|20260210|", "|1200,00|0,00|||")
     opening = [
         "AN|A nouveaux|1|20270101|41100000|Clients|C1|Café de l'Étoile|FA1|20260105|Facture FA1|1200,00|0,00|B|20270210|20270101||",
@@ -169,7 +197,9 @@ def test_opening_lines_alone_are_open_items(tmp_path: Path) -> None:
     (invoice,) = of(Invoice, records)
     (payment,) = of(Payment, records)
     assert (invoice.kind, invoice.issued, invoice.due) == (
-        DocKind.OPENING, dt.date(2026, 1, 5), dt.date(2026, 2, 4)
+        DocKind.OPENING,
+        dt.date(2026, 1, 5),
+        dt.date(2026, 2, 4),
     )
     assert (payment.kind, payment.amount) == (PaymentKind.OPENING, Decimal("200.00"))
 
@@ -179,5 +209,7 @@ def test_foreign_currency_amounts_are_kept_beside(tmp_path: Path) -> None:
     rows = [SALE[0].replace("20260105||", "20260105|1300,00|USD"), *SALE[1:]]
     (invoice,) = of(Invoice, read(tmp_path, ("1FEC20261231.txt", fec_lines(*rows))))
     assert (invoice.amount, invoice.currency, invoice.currency_amount) == (
-        Decimal("1200.00"), "USD", Decimal("1300.00")
+        Decimal("1200.00"),
+        "USD",
+        Decimal("1300.00"),
     )

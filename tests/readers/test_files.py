@@ -52,7 +52,15 @@ def test_bad_rows_are_set_aside_with_line_and_field(tmp_path: Path) -> None:
     """A short row and an undecodable byte are Rejects naming line and field; the rest reads."""
     good = "|".join(ROW).encode()
     data = b"\n".join(
-        ["|".join(HEAD).encode(), good, b"VE|2|short", b"VE|3|Caf\xff\xfe|1,00", good, b"", b""]
+        [
+            "|".join(HEAD).encode(),
+            good,
+            b"VE|2|short",
+            b"VE|3|Caf\xff\xfe|1,00",
+            good,
+            b"",
+            b"",
+        ]
     )
     path = write(tmp_path, data)
     rows = list(read_rows(path, sniff(path)))

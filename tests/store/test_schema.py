@@ -27,28 +27,48 @@ def test_upgrading_twice_changes_nothing(store_url: str) -> None:
     engine.dispose()
     again = open_store(store_url)
     with again.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(companies)).scalar_one() == 1
+        assert (
+            conn.execute(select(func.count()).select_from(companies)).scalar_one() == 1
+        )
     again.dispose()
 
 
 def test_amounts_are_exact_to_the_cent(engine: Engine) -> None:
     """Ten invoices of 0.10 sum to exactly 1.00 (SQLite would store Numeric as floats)."""
     with engine.begin() as conn:
-        company = conn.execute(insert(companies).values(code="x", name="X", currency="EUR")).inserted_primary_key[0]
+        conn.execute(insert(companies).values(code="x", name="X", currency="EUR"))
+        company = conn.execute(select(companies.c.id)).scalar_one()
         customer = conn.execute(
             insert(customers).values(
-                company_id=company, code="C", name="C", account="411", language="fr",
-                dunning_excluded=False, row_hash="h", first_run_id=1, changed_run_id=1,
+                company_id=company,
+                code="C",
+                name="C",
+                account="411",
+                language="fr",
+                dunning_excluded=False,
+                row_hash="h",
+                first_run_id=1,
+                changed_run_id=1,
             )
-        ).inserted_primary_key[0]
+        ).inserted_primary_key[0]  # type: ignore[index]
         conn.execute(
             insert(invoices),
             [
                 {
-                    "company_id": company, "customer_id": customer, "key": f"k{i}", "number": "F",
-                    "kind": "invoice", "issued": dt.date(2026, 1, 1), "due": dt.date(2026, 1, 31),
-                    "due_source": "terms", "amount": Decimal("0.10"), "currency": "EUR",
-                    "journal": "VE", "label": "", "row_hash": "h", "first_run_id": 1,
+                    "company_id": company,
+                    "customer_id": customer,
+                    "key": f"k{i}",
+                    "number": "F",
+                    "kind": "invoice",
+                    "issued": dt.date(2026, 1, 1),
+                    "due": dt.date(2026, 1, 31),
+                    "due_source": "terms",
+                    "amount": Decimal("0.10"),
+                    "currency": "EUR",
+                    "journal": "VE",
+                    "label": "",
+                    "row_hash": "h",
+                    "first_run_id": 1,
                     "changed_run_id": 1,
                 }
                 for i in range(10)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
-from support import fec_lines, write_config
 
 from sageconnect.clock import FixedClock
 from sageconnect.config import Config, load
@@ -16,6 +15,7 @@ from sageconnect.mapping.ledger import LedgerMapper
 from sageconnect.model.records import Record
 from sageconnect.store.queries import balances, company_ids, open_rejects
 from sageconnect.store.tables import allocations, checkpoints, invoices, sync_runs
+from support import fec_lines, write_config
 
 INVOICE_1 = [
     "VE|Ventes|1|20260105|41100000|Clients|C1|Café de l'Étoile|FA1|20260105|Facture FA1|1200,00|0,00|A|20260210|20260105||",
@@ -41,28 +41,44 @@ def setup(tmp_path: Path, store_url: str, engine: Engine) -> tuple[Config, Path]
     folder = tmp_path / "fec"
     folder.mkdir()
     fec = folder / "123FEC20261231.txt"
-    fec.write_text(fec_lines(*INVOICE_1, *INVOICE_2, *PAYMENT_1, *PARTIAL), encoding="utf-8")
+    fec.write_text(
+        fec_lines(*INVOICE_1, *INVOICE_2, *PAYMENT_1, *PARTIAL), encoding="utf-8"
+    )
     return load(write_config(tmp_path, store_url, str(folder))), fec
 
 
-def the_balance(engine: Engine, clock: FixedClock) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+def the_balance(
+    engine: Engine, clock: FixedClock
+) -> tuple[Decimal, Decimal, Decimal, Decimal]:
     with engine.connect() as conn:
         (b,) = balances(conn, company_ids(conn)["acme"], clock.now().date())
     return b.ledger_balance, b.open_invoices, b.unapplied_credits, b.overdue
 
 
-def test_first_sync_loads_everything_and_letters_it(setup: tuple[Config, Path], engine: Engine, clock: FixedClock) -> None:
+def test_first_sync_loads_everything_and_letters_it(
+    setup: tuple[Config, Path], engine: Engine, clock: FixedClock
+) -> None:
     """Invoices, payments and the lettered pair arrive; the balance equals debit - credit."""
     config, _ = setup
     report = sync_company(config, "acme", engine, clock)
-    assert (report.status, report.inserted, report.updated, report.rejected) == ("completed", 5, 0, 0)
+    assert (report.status, report.inserted, report.updated, report.rejected) == (
+        "completed",
+        5,
+        0,
+        0,
+    )
     assert report.allocations == 1
     assert the_balance(engine, clock) == (
-        Decimal("500.00"), Decimal("600.00"), Decimal("100.00"), Decimal("600.00")
+        Decimal("500.00"),
+        Decimal("600.00"),
+        Decimal("100.00"),
+        Decimal("600.00"),
     )
 
 
-def test_a_second_sync_changes_nothing(setup: tuple[Config, Path], engine: Engine, clock: FixedClock) -> None:
+def test_a_second_sync_changes_nothing(
+    setup: tuple[Config, Path], engine: Engine, clock: FixedClock
+) -> None:
     """Re-running on the same file skips it; forcing a full read finds 0 inserted, 0 updated."""
     config, _ = setup
     sync_company(config, "acme", engine, clock)
@@ -73,10 +89,15 @@ def test_a_second_sync_changes_nothing(setup: tuple[Config, Path], engine: Engin
     assert not forced.source_unchanged
     assert (forced.read, forced.inserted, forced.updated, forced.closed) == (5, 0, 0, 0)
     with engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(allocations)).scalar_one() == 1
+        assert (
+            conn.execute(select(func.count()).select_from(allocations)).scalar_one()
+            == 1
+        )
 
 
-def test_new_lettering_in_the_source_updates_allocations(setup: tuple[Config, Path], engine: Engine, clock: FixedClock) -> None:
+def test_new_lettering_in_the_source_updates_allocations(
+    setup: tuple[Config, Path], engine: Engine, clock: FixedClock
+) -> None:
     """When the accountant letters the partial payment with FA2, the next sync applies it."""
     config, fec = setup
     sync_company(config, "acme", engine, clock)
@@ -87,11 +108,16 @@ def test_new_lettering_in_the_source_updates_allocations(setup: tuple[Config, Pa
     report = sync_company(config, "acme", engine, clock)
     assert (report.inserted, report.updated) == (0, 2)
     assert the_balance(engine, clock) == (
-        Decimal("500.00"), Decimal("500.00"), Decimal("0.00"), Decimal("500.00")
+        Decimal("500.00"),
+        Decimal("500.00"),
+        Decimal("0.00"),
+        Decimal("500.00"),
     )
 
 
-def test_entries_gone_from_the_source_are_closed_then_reopened(setup: tuple[Config, Path], engine: Engine, clock: FixedClock) -> None:
+def test_entries_gone_from_the_source_are_closed_then_reopened(
+    setup: tuple[Config, Path], engine: Engine, clock: FixedClock
+) -> None:
     """An entry removed from the file leaves the balances; put back, it returns."""
     config, fec = setup
     sync_company(config, "acme", engine, clock)
@@ -99,32 +125,51 @@ def test_entries_gone_from_the_source_are_closed_then_reopened(setup: tuple[Conf
     report = sync_company(config, "acme", engine, clock)
     assert report.closed == 1
     assert the_balance(engine, clock)[0] == Decimal("600.00")
-    fec.write_text(fec_lines(*INVOICE_1, *INVOICE_2, *PAYMENT_1, *PARTIAL), encoding="utf-8")
+    fec.write_text(
+        fec_lines(*INVOICE_1, *INVOICE_2, *PAYMENT_1, *PARTIAL), encoding="utf-8"
+    )
     report = sync_company(config, "acme", engine, clock)
     assert (report.inserted, report.updated) == (0, 1)
     assert the_balance(engine, clock)[0] == Decimal("500.00")
 
 
-def test_rejects_are_kept_once_and_resolved_when_fixed(setup: tuple[Config, Path], engine: Engine, clock: FixedClock) -> None:
+def test_rejects_are_kept_once_and_resolved_when_fixed(
+    setup: tuple[Config, Path], engine: Engine, clock: FixedClock
+) -> None:
     """A bad line is stored with file and line once, however often it is read, until fixed."""
     config, fec = setup
-    fec.write_text(fec_lines(*INVOICE_1, *INVOICE_2, BAD, *PAYMENT_1, *PARTIAL), encoding="utf-8")
+    fec.write_text(
+        fec_lines(*INVOICE_1, *INVOICE_2, BAD, *PAYMENT_1, *PARTIAL), encoding="utf-8"
+    )
     first = sync_company(config, "acme", engine, clock)
-    assert (first.status, first.rejected, first.new_rejects) == ("completed_with_rejects", 1, 1)
+    assert (first.status, first.rejected, first.new_rejects) == (
+        "completed_with_rejects",
+        1,
+        1,
+    )
     again = sync_company(config, "acme", engine, clock, full=True)
     assert (again.rejected, again.new_rejects) == (1, 0)
     with engine.connect() as conn:
         company = company_ids(conn)["acme"]
         (reject,) = open_rejects(conn, company)
-        assert (reject.file, reject.line, reject.field, reject.value) == (str(fec), 6, "EcritureDate", "20261345")
-    fec.write_text(fec_lines(*INVOICE_1, *INVOICE_2, *PAYMENT_1, *PARTIAL), encoding="utf-8")
+        assert (reject.file, reject.line, reject.field, reject.value) == (
+            str(fec),
+            6,
+            "EcritureDate",
+            "20261345",
+        )
+    fec.write_text(
+        fec_lines(*INVOICE_1, *INVOICE_2, *PAYMENT_1, *PARTIAL), encoding="utf-8"
+    )
     sync_company(config, "acme", engine, clock)
     with engine.connect() as conn:
         assert open_rejects(conn, company) == []
         assert len(open_rejects(conn, company, include_resolved=True)) == 1
 
 
-def test_a_missing_source_leaves_the_store_untouched(setup: tuple[Config, Path], engine: Engine, clock: FixedClock) -> None:
+def test_a_missing_source_leaves_the_store_untouched(
+    setup: tuple[Config, Path], engine: Engine, clock: FixedClock
+) -> None:
     """When the file vanishes, the sync fails clearly and closes nothing."""
     config, fec = setup
     sync_company(config, "acme", engine, clock)
@@ -135,10 +180,13 @@ def test_a_missing_source_leaves_the_store_untouched(setup: tuple[Config, Path],
 
 
 def test_a_crash_mid_read_rolls_back_data_and_checkpoint(
-    setup: tuple[Config, Path], engine: Engine, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+    setup: tuple[Config, Path],
+    engine: Engine,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A failure halfway through a read commits nothing, and the run is recorded as failed."""
-    config, fec = setup
+    config, _ = setup
     original = LedgerMapper.read
 
     def broken(self: LedgerMapper) -> Iterator[Record]:
@@ -151,9 +199,17 @@ def test_a_crash_mid_read_rolls_back_data_and_checkpoint(
     with pytest.raises(OSError, match="disk went away"):
         sync_company(config, "acme", engine, clock)
     with engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(invoices)).scalar_one() == 0
-        assert conn.execute(select(func.count()).select_from(checkpoints)).scalar_one() == 0
-        assert conn.execute(select(sync_runs.c.status, sync_runs.c.error)).one() == ("failed", "OSError: disk went away")
+        assert (
+            conn.execute(select(func.count()).select_from(invoices)).scalar_one() == 0
+        )
+        assert (
+            conn.execute(select(func.count()).select_from(checkpoints)).scalar_one()
+            == 0
+        )
+        assert conn.execute(select(sync_runs.c.status, sync_runs.c.error)).one() == (
+            "failed",
+            "OSError: disk went away",
+        )
     monkeypatch.setattr(LedgerMapper, "read", original)
     report = sync_company(config, "acme", engine, clock)
     assert report.inserted == 5

@@ -1,0 +1,90 @@
+"""The demo fixture (two fiscal years of a 50-customer company) end to end."""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from sageconnect.clock import FixedClock
+from sageconnect.config import Config, load
+from sageconnect.jobs import sync_company
+from sageconnect.store.queries import Balance, balances, company_ids
+from support import ROOT, write_config
+
+FEC = ROOT / "fixtures" / "fec"
+YEAR_2026 = FEC / "123456789FEC20261231.txt"
+TERMS = 'by_customer = { C0003 = "45d-eom", C0007 = "45d-eom", C0010 = "60d", C0011 = "60d" }'
+
+
+def ledger_sums(path: Path, encoding: str) -> dict[str, Decimal]:
+    """Debit - credit per customer over the receivable lines, read independently."""
+    sums: dict[str, Decimal] = defaultdict(Decimal)
+    with path.open(encoding=encoding, newline="") as handle:
+        for row in csv.DictReader(handle, delimiter="|"):
+            if row["CompteNum"].startswith("411"):
+                amount = Decimal(row["Debit"].replace(",", ".")) - Decimal(
+                    row["Credit"].replace(",", ".")
+                )
+                sums[row["CompAuxNum"] or row["CompteNum"]] += amount
+    return sums
+
+
+@pytest.fixture
+def config(tmp_path: Path, store_url: str) -> Config:
+    extra = f"[companies.acme.payment_terms]\n{TERMS}\n"
+    return load(write_config(tmp_path, store_url, str(FEC), extra))
+
+
+def synced(config: Config, engine: Engine, clock: FixedClock) -> dict[str, Balance]:
+    sync_company(config, "acme", engine, clock)
+    with engine.connect() as conn:
+        rows = balances(conn, company_ids(conn)["acme"], clock.now().date())
+    return {b.code: b for b in rows}
+
+
+def test_balances_equal_the_ledger_to_the_cent(
+    config: Config, engine: Engine, clock: FixedClock
+) -> None:
+    """Every customer's balance equals debit - credit of its receivable lines in the ledger."""
+    expected = ledger_sums(YEAR_2026, "iso-8859-15")
+    found = synced(config, engine, clock)
+    assert len(found) >= 50
+    assert {code: b.ledger_balance for code, b in found.items()} == {
+        code: expected.get(code, Decimal("0.00")) for code in found
+    }
+    assert set(expected) <= set(found)
+
+
+def test_open_items_and_credits_add_up_to_the_balance(
+    config: Config, engine: Engine, clock: FixedClock
+) -> None:
+    """For every customer, open invoices minus unapplied credits is the ledger balance."""
+    found = synced(config, engine, clock)
+    for b in found.values():
+        assert b.open_invoices - b.unapplied_credits == b.ledger_balance, b.code
+        assert Decimal(0) <= b.overdue <= b.open_invoices
+    assert sum(b.overdue for b in found.values()) > 0
+    assert any(b.unapplied_credits for b in found.values())
+
+
+def test_a_second_sync_of_the_fixture_is_a_no_op(
+    config: Config, engine: Engine, clock: FixedClock
+) -> None:
+    """Syncing the same files again, even forced, inserts, updates and closes nothing."""
+    first = sync_company(config, "acme", engine, clock)
+    assert first.inserted > 1000
+    assert first.rejected == 0
+    assert first.allocations > 0
+    forced = sync_company(config, "acme", engine, clock, full=True)
+    assert (forced.inserted, forced.updated, forced.closed, forced.new_rejects) == (
+        0,
+        0,
+        0,
+        0,
+    )
+    assert forced.read == first.read
