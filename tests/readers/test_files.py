@@ -86,3 +86,11 @@ def test_a_file_without_separator_is_unavailable(tmp_path: Path) -> None:
     path = write(tmp_path, b"just some text\nmore\n")
     with pytest.raises(SourceUnavailable, match="separator"):
         sniff(path)
+
+
+def test_a_file_with_no_valid_utf8_accents_reads_as_latin9(tmp_path: Path) -> None:
+    """When no accented line is valid UTF-8, the file is ISO-8859-15, the FEC's other charset."""
+    path = write(tmp_path, encoded("|", "\n", "iso-8859-15"))
+    fmt = sniff(path)
+    assert fmt.encoding == "iso-8859-15"
+    assert next(read_rows(path, fmt)) == (2, ROW)

@@ -128,7 +128,7 @@ class LedgerMapper:
         others: set[str] = set()
         for row in read_rows(path, fmt):
             if isinstance(row, Reject):
-                lines.append(row)
+                yield "", [row], set()  # unreadable: no entry to belong to
                 continue
             number, fields = row
             key = (fields[j], fields[e])
@@ -140,14 +140,16 @@ class LedgerMapper:
                 lines.append(parser.parse(number, fields))
             else:
                 others.add(fields[a])
-        if current is not None or lines:
-            yield (current or ("", ""))[0], lines, others
+        if current is not None:
+            yield current[0], lines, others
 
     def _carried(self, path: Path, fmt: FileFormat) -> dict[AliasKey, deque[_Carried]]:
         """Opening lines at the head of the next year's file, by the item they carry."""
         found: dict[AliasKey, deque[_Carried]] = defaultdict(deque)
         tag = _tag(path)
         for journal, lines, _ in self._lines(path, fmt):
+            if not journal:
+                continue
             if journal.upper() not in self.opening:
                 break
             for line in lines:
