@@ -1,19 +1,20 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support import HEADER, ROOT
 
 from sageconnect.mapping.ledger import LedgerMapper, LedgerSettings
 from sageconnect.mapping.registry import load_file
 from sageconnect.model.records import Invoice, Reject
+from support import HEADER, ROOT
 
 SPEC = load_file(ROOT / "mappings" / "fec.toml")
 SETTINGS = LedgerSettings(currency="EUR", default_terms="30d", terms_by_customer={})
-CORRUPTIONS = {
+CORRUPTIONS: dict[str, Callable[[list[str]], object]] = {
     "date": lambda f: f.__setitem__(3, "20261345"),
     "amount": lambda f: f.__setitem__(11, "12,3.4"),
     "missing": lambda f: f.pop(),
