@@ -67,6 +67,16 @@ def config(folder: Path, fec: Path, url: str) -> Path:
     return path
 
 
+def scratch_schema(pg: str, name: str, *, drop: bool = False) -> str:
+    """Create (or drop) a schema for one measurement; return a URL that uses it."""
+    sql = f"DROP SCHEMA IF EXISTS {name} CASCADE"
+    if not drop:
+        sql += f"; CREATE SCHEMA {name}"
+    subprocess.run(["psql", pg, "-q", "-c", sql], check=True)
+    sep = "&" if "?" in pg else "?"
+    return f"{pg}{sep}options=-csearch_path%3D{name}"
+
+
 def run_size(
     lines: int, pg: str | None, work: Path
 ) -> list[tuple[str, int, float, int]]:
@@ -97,7 +107,7 @@ def run_size(
     ]
     stores = [("sqlite", f"sqlite:///{work / f'bench{lines}.db'}")]
     if pg:
-        stores.append(("postgresql", pg))
+        stores.append(("postgresql", scratch_schema(pg, f"bench_{lines}")))
     for name, url in stores:
         cfg = str(config(work, fec, url))
         for label, extra in [
@@ -107,6 +117,8 @@ def run_size(
         ]:
             wall, rss = child([exe, "sync", "-c", cfg, *extra])
             results.append((f"{name}: {label}", lines, wall, rss))
+    if pg:
+        scratch_schema(pg, f"bench_{lines}", drop=True)
     return results
 
 

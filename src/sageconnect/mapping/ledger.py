@@ -75,6 +75,8 @@ class LedgerMapper:
         self.cash = ledger.cash_accounts
         self.sales_journals = {j.upper() for j in ledger.sales_journals}
         self.opening = {j.upper() for j in ledger.opening_journals}
+        self.default_text = settings.default_terms
+        self.terms_text = settings.terms_by_customer
         self.default_terms = parse_terms(settings.default_terms)
         self.terms = {c: parse_terms(t) for c, t in settings.terms_by_customer.items()}
         self.opening_unmatched = 0
@@ -182,7 +184,10 @@ class LedgerMapper:
                     continue
                 seen[line.customer] += 1
                 customers[line.customer] = Customer(
-                    code=line.customer, name=line.customer_name, account=line.account
+                    code=line.customer,
+                    name=line.customer_name,
+                    account=line.account,
+                    payment_terms=self.terms_text.get(line.customer, self.default_text),
                 )
                 item = self._with_carried(line, tag, carried)
                 key = "/".join(
