@@ -14,13 +14,19 @@ FILES = [
 ]
 
 
-def test_the_committed_fixtures_are_what_the_seeded_generator_writes(tmp_path: Path) -> None:
+def test_the_committed_fixtures_are_what_the_seeded_generator_writes(
+    tmp_path: Path,
+) -> None:
     """Running the generator anew gives the committed files byte for byte."""
     script = tmp_path / "fixtures" / "fec" / "generate.py"
     script.parent.mkdir(parents=True)
     (tmp_path / "fixtures" / "fec-malformed").mkdir()
     shutil.copy(ROOT / "fixtures" / "fec" / "generate.py", script)
     for flags in ([], ["--malformed"]):
-        subprocess.run([sys.executable, str(script), *flags], check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, str(script), *flags], check=True, capture_output=True
+        )
     for name in FILES:
-        assert (tmp_path / "fixtures" / name).read_bytes() == (ROOT / "fixtures" / name).read_bytes(), name
+        assert (tmp_path / "fixtures" / name).read_bytes() == (
+            ROOT / "fixtures" / name
+        ).read_bytes(), name
