@@ -53,9 +53,11 @@ class MappingError(ConfigError):
 class SourceUnavailable(SageconnectError, OSError):  # noqa: N818 - named for the condition
     """A source cannot be read right now; nothing was changed in the store."""
 
-    def __init__(self, source: str, reason: str) -> None:
+    def __init__(self, source: str, reason: str, *, transient: bool = True) -> None:
         self.source = source
         self.reason = reason
+        self.transient = transient
+        self.sqlstate = ""
         super().__init__(f"{source}: {reason}")
 
 
