@@ -50,7 +50,7 @@ def read(
         path = tmp_path / name
         path.write_text(text, encoding="utf-8")
         paths.append(path)
-    return list(LedgerMapper(SPEC, paths, settings).read())
+    return list(LedgerMapper(SPEC, paths, settings).records())
 
 
 def of(kind: type, records: list[Record]) -> list:  # type: ignore[type-arg]

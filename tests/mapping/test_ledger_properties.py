@@ -59,7 +59,7 @@ def test_every_line_is_imported_or_set_aside(
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "1FEC20261231.txt"
         path.write_bytes(newline.encode().join(lines) + newline.encode())
-        records = list(LedgerMapper(SPEC, [path], SETTINGS).read())
+        records = list(LedgerMapper(SPEC, [path], SETTINGS).records())
     invoices = [r for r in records if isinstance(r, Invoice)]
     rejects = [r for r in records if isinstance(r, Reject)]
     assert len(invoices) + len(rejects) == len(entries)

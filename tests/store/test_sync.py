@@ -187,7 +187,7 @@ def test_a_crash_mid_read_rolls_back_data_and_checkpoint(
 ) -> None:
     """A failure halfway through a read commits nothing, and the run is recorded as failed."""
     config, _ = setup
-    original = LedgerMapper.read
+    original = LedgerMapper.records
 
     def broken(self: LedgerMapper) -> Iterator[Record]:
         for n, record in enumerate(original(self)):
@@ -195,7 +195,7 @@ def test_a_crash_mid_read_rolls_back_data_and_checkpoint(
                 raise OSError("disk went away")
             yield record
 
-    monkeypatch.setattr(LedgerMapper, "read", broken)
+    monkeypatch.setattr(LedgerMapper, "records", broken)
     with pytest.raises(OSError, match="disk went away"):
         sync_company(config, "acme", engine, clock)
     with engine.connect() as conn:
@@ -210,6 +210,6 @@ def test_a_crash_mid_read_rolls_back_data_and_checkpoint(
             "failed",
             "OSError: disk went away",
         )
-    monkeypatch.setattr(LedgerMapper, "read", original)
+    monkeypatch.setattr(LedgerMapper, "records", original)
     report = sync_company(config, "acme", engine, clock)
     assert report.inserted == 5

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from sageconnect.errors import SourceUnavailable
 from sageconnect.mapping.ledger_line import Columns, LedgerLine, LineParser
 from sageconnect.mapping.spec import MappingSpec
 from sageconnect.model.records import (
@@ -81,18 +82,29 @@ class LedgerMapper:
         self.terms = {c: parse_terms(t) for c, t in settings.terms_by_customer.items()}
         self.opening_unmatched = 0
 
+    def read(self, checkpoint: str | None, *, full: bool) -> LedgerReading | None:
+        """A full read of the files, or None when unchanged since the checkpoint."""
+        fingerprint = self.fingerprint()
+        if fingerprint == checkpoint and not full:
+            return None
+        return LedgerReading(self, fingerprint)
+
     def fingerprint(self) -> str:
+        """The files' contents, the mapping and the settings, hashed."""
         digest = hashlib.sha256()
         digest.update(self.spec.model_dump_json().encode())
         digest.update(repr(self.settings).encode())
         for path in self.files:
             digest.update(str(path).encode() + b"\0")
-            with path.open("rb") as handle:
-                while chunk := handle.read(1 << 20):
-                    digest.update(chunk)
+            try:
+                with path.open("rb") as handle:
+                    while chunk := handle.read(1 << 20):
+                        digest.update(chunk)
+            except OSError as exc:
+                raise SourceUnavailable(str(path), exc.strerror or str(exc)) from exc
         return digest.hexdigest()
 
-    def read(self) -> Iterator[Record]:
+    def records(self) -> Iterator[Record]:
         customers: dict[str, Customer] = {}
         formats = [self._sniff(path) for path in self.files]
         for i, (path, fmt) in enumerate(zip(self.files, formats, strict=True)):
@@ -292,6 +304,22 @@ _DOC_KIND = {
     "cash": DocKind.DEBIT,
     "other": DocKind.DEBIT,
 }
+
+
+class LedgerReading:
+    """A full read of every file: a complete snapshot of the ledger."""
+
+    complete = True
+
+    def __init__(self, mapper: LedgerMapper, fingerprint: str) -> None:
+        self._mapper = mapper
+        self._fingerprint = fingerprint
+
+    def records(self) -> Iterator[Record]:
+        return self._mapper.records()
+
+    def checkpoint(self) -> str:
+        return self._fingerprint
 
 
 def _alias(line: LedgerLine) -> AliasKey:

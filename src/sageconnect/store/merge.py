@@ -22,7 +22,7 @@ class MergeCounts:
 
 
 def merge(
-    conn: Connection, stage: Stage, target: str, company: int, run: int
+    conn: Connection, stage: Stage, target: str, company: int, run: int, *, close: bool
 ) -> MergeCounts:
     """Merge one staging table into ``target``; rows name their customer by code."""
     keyed = stage.key
@@ -62,13 +62,15 @@ def merge(
         ),
         params,
     ).rowcount
-    closed = conn.execute(
-        text(
-            f"UPDATE {target} SET closed_run_id = :run, changed_run_id = :run"
-            f" WHERE company_id = :company AND closed_run_id IS NULL"
-            f" AND NOT EXISTS (SELECT 1 FROM {stage.table} s"
-            f" WHERE s.{keyed} = {target}.{keyed})"
-        ),
-        params,
-    ).rowcount
+    closed = 0
+    if close:
+        closed = conn.execute(
+            text(
+                f"UPDATE {target} SET closed_run_id = :run, changed_run_id = :run"
+                f" WHERE company_id = :company AND closed_run_id IS NULL"
+                f" AND NOT EXISTS (SELECT 1 FROM {stage.table} s"
+                f" WHERE s.{keyed} = {target}.{keyed})"
+            ),
+            params,
+        ).rowcount
     return MergeCounts(inserted, updated, closed)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from sageconnect.mapping.protocol import Mapper
+from sageconnect.mapping.protocol import Mapper, Reading
 from sageconnect.model.records import Customer, Invoice, Payment, Reject
 from sageconnect.store import allocations as alloc
 from sageconnect.store import staging
@@ -80,19 +80,20 @@ def sync(
     started = time.perf_counter()
     run = _start_run(engine, company_id, report, now())
     try:
-        fingerprint = mapper.fingerprint()
-        with engine.begin() as conn:
+        with engine.connect() as conn:
             previous = conn.execute(
                 select(checkpoints.c.value).where(
                     checkpoints.c.company_id == company_id,
                     checkpoints.c.stream == STREAM,
                 )
             ).scalar()
-            if previous == fingerprint and not full:
+        reading = mapper.read(previous, full=full)
+        with engine.begin() as conn:
+            if reading is None:
                 report.source_unchanged = True
             else:
-                _load(conn, company_id, run, mapper, report)
-                _save_checkpoint(conn, company_id, run, fingerprint, previous is None)
+                _load(conn, company_id, run, reading, report)
+                _save_checkpoint(conn, company_id, run, reading.checkpoint(), previous)
             report.status = "completed_with_rejects" if report.rejected else "completed"
             report.duration_s = round(time.perf_counter() - started, 3)
             _finish_run(conn, run, report, now())
@@ -106,7 +107,7 @@ def sync(
 
 
 def _load(
-    conn: Connection, company: int, run: int, mapper: Mapper, report: SyncReport
+    conn: Connection, company: int, run: int, reading: Reading, report: SyncReport
 ) -> None:
     stages = (staging.CUSTOMERS, staging.INVOICES, staging.PAYMENTS)
     for stage in stages:
@@ -121,7 +122,7 @@ def _load(
         Invoice: (staging.INVOICES, staging.INVOICE_COLUMNS),
         Payment: (staging.PAYMENTS, staging.PAYMENT_COLUMNS),
     }
-    for record in mapper.read():
+    for record in reading.records():
         if isinstance(record, Reject):
             report.rejects.append(record)
             continue
@@ -138,7 +139,7 @@ def _load(
     for stage, target in zip(
         stages, ("customers", "invoices", "payments"), strict=True
     ):
-        counts = merge(conn, stage, target, company, run)
+        counts = merge(conn, stage, target, company, run, close=reading.complete)
         report.counts[target] = counts
         report.inserted += counts.inserted
         report.updated += counts.updated
@@ -191,9 +192,9 @@ def _finish_run(
 
 
 def _save_checkpoint(
-    conn: Connection, company: int, run: int, value: str, new: bool
+    conn: Connection, company: int, run: int, value: str, previous: str | None
 ) -> None:
-    if new:
+    if previous is None:
         conn.execute(
             insert(checkpoints).values(
                 company_id=company, stream=STREAM, value=value, run_id=run
