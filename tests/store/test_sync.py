@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -12,8 +13,9 @@ from sageconnect.config import Config, load
 from sageconnect.errors import SourceUnavailable
 from sageconnect.jobs import sync_company
 from sageconnect.mapping.ledger import LedgerMapper
-from sageconnect.model.records import Record
+from sageconnect.model.records import DocKind, DueSource, Invoice, Record
 from sageconnect.store.queries import balances, company_ids, open_rejects
+from sageconnect.store.sync import SyncReport, ensure_company, sync
 from sageconnect.store.tables import allocations, checkpoints, invoices, sync_runs
 from support import fec_lines, write_config
 
@@ -213,3 +215,50 @@ def test_a_crash_mid_read_rolls_back_data_and_checkpoint(
     monkeypatch.setattr(LedgerMapper, "records", original)
     report = sync_company(config, "acme", engine, clock)
     assert report.inserted == 5
+
+
+class _ListReading:
+    complete = False
+
+    def __init__(self, records: list[Record]) -> None:
+        self._records = records
+
+    def records(self) -> Iterator[Record]:
+        return iter(self._records)
+
+    def checkpoint(self) -> str:
+        return "list"
+
+
+class _ListMapper:
+    """A mapper over a fixed list: the smallest implementation of the contract."""
+
+    name = "list"
+
+    def __init__(self, records: list[Record]) -> None:
+        self._records = records
+
+    def read(self, checkpoint: str | None, *, full: bool) -> _ListReading:
+        return _ListReading(self._records)
+
+
+def test_an_invoice_of_an_unknown_customer_is_set_aside(
+    engine: Engine, clock: FixedClock
+) -> None:
+    """A row naming a customer the source never gave is a reject, not a silent drop."""
+    invoice = Invoice(
+        key="k1",
+        customer="GHOST",
+        number="F1",
+        kind=DocKind.INVOICE,
+        issued=dt.date(2026, 1, 1),
+        due=dt.date(2026, 1, 31),
+        due_source=DueSource.SOURCE,
+        amount=Decimal("10.00"),
+    )
+    company = ensure_company(engine, "acme", "ACME", "EUR")
+    report = SyncReport(run_uid="r1", company="acme", source="list")
+    sync(engine, company, report, _ListMapper([invoice]), clock.now)
+    assert (report.status, report.inserted) == ("completed_with_rejects", 0)
+    ((where, field, value),) = [(r.where, r.field, r.value) for r in report.rejects]
+    assert (where, field, value) == ("invoices/k1", "customer", "GHOST")

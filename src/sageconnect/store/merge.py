@@ -74,3 +74,17 @@ def merge(
             params,
         ).rowcount
     return MergeCounts(inserted, updated, closed)
+
+
+def orphans(conn: Connection, stage: Stage, company: int) -> list[tuple[str, str]]:
+    """Staged (key, customer) rows whose customer the store does not know."""
+    rows = conn.execute(
+        text(
+            f"SELECT s.{stage.key}, s.customer FROM {stage.table} s"
+            " WHERE NOT EXISTS (SELECT 1 FROM customers c"
+            " WHERE c.company_id = :company AND c.code = s.customer)"
+            f" ORDER BY s.{stage.key}"
+        ),
+        {"company": company},
+    )
+    return [(str(key), str(customer)) for key, customer in rows]

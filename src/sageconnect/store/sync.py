@@ -19,12 +19,13 @@ from sageconnect.mapping.protocol import Mapper, Reading
 from sageconnect.model.records import Customer, Invoice, Payment, Reject
 from sageconnect.store import allocations as alloc
 from sageconnect.store import staging
-from sageconnect.store.merge import MergeCounts, merge
+from sageconnect.store.merge import MergeCounts, merge, orphans
 from sageconnect.store.rejects import record_rejects
 from sageconnect.store.tables import checkpoints, companies, sync_runs
 
 BATCH = 5000
 STREAM = "ledger"
+TARGETS = ("customers", "invoices", "payments")
 
 
 @dataclass(slots=True)
@@ -136,9 +137,17 @@ def _load(
             buffer.clear()
     for kind, (stage, _) in routes.items():
         stage.insert(conn, buffers[kind])
-    for stage, target in zip(
-        stages, ("customers", "invoices", "payments"), strict=True
-    ):
+    for stage, target in zip(stages, TARGETS, strict=True):
+        if stage is not staging.CUSTOMERS:
+            report.rejects += [
+                Reject(
+                    where=f"{target}/{key}",
+                    field="customer",
+                    value=code,
+                    reason="unknown customer: not among the source's customers",
+                )
+                for key, code in orphans(conn, stage, company)
+            ]
         counts = merge(conn, stage, target, company, run, close=reading.complete)
         report.counts[target] = counts
         report.inserted += counts.inserted
