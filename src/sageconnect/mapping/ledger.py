@@ -14,14 +14,15 @@ too they are not counted again: each one is matched to the item it carries
 from __future__ import annotations
 
 import hashlib
-import re
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
+from sageconnect import __version__
 from sageconnect.errors import SourceUnavailable
 from sageconnect.mapping.ledger_line import Columns, LedgerLine, LineParser
+from sageconnect.mapping.openings import Openings, carry, check_years, tag
 from sageconnect.mapping.spec import MappingSpec
 from sageconnect.model.records import (
     Customer,
@@ -36,9 +37,6 @@ from sageconnect.model.records import (
 from sageconnect.readers.files import FileFormat, read_rows, sniff
 from sageconnect.terms import Terms, parse_terms
 
-_CLOSING = re.compile(r"FEC(\d{8})", re.IGNORECASE)
-AliasKey = tuple[str, bool, str, object]
-
 
 @dataclass(frozen=True, slots=True)
 class LedgerSettings:
@@ -49,15 +47,6 @@ class LedgerSettings:
     terms_by_customer: dict[str, str]
     receivable_accounts: tuple[str, ...] | None = None
     encoding: str = "auto"
-
-
-@dataclass(slots=True)
-class _Carried:
-    """The current state of an item, as the next year's opening line shows it."""
-
-    lettering: str | None
-    lettered_on: object
-    due: object
 
 
 class LedgerMapper:
@@ -93,7 +82,7 @@ class LedgerMapper:
         """The files' contents, the mapping and the settings, hashed."""
         digest = hashlib.sha256()
         digest.update(self.spec.model_dump_json().encode())
-        digest.update(repr(self.settings).encode())
+        digest.update(f"{__version__}{self.settings!r}".encode())
         for path in self.files:
             digest.update(str(path).encode() + b"\0")
             try:
@@ -107,16 +96,16 @@ class LedgerMapper:
     def records(self) -> Iterator[Record]:
         customers: dict[str, Customer] = {}
         formats = [self._sniff(path) for path in self.files]
+        openings = [
+            self._openings(path, fmt)
+            for path, fmt in zip(self.files[1:], formats[1:], strict=True)
+        ]
+        check_years(self.files, openings)
         for i, (path, fmt) in enumerate(zip(self.files, formats, strict=True)):
-            carried = (
-                self._carried(self.files[i + 1], formats[i + 1])
-                if i + 1 < len(self.files)
-                else {}
-            )
             yield from self._read_file(
-                path, fmt, customers, carried, skip_opening=i > 0
+                path, fmt, customers, openings[i:], skip_opening=i > 0
             )
-            self.opening_unmatched += sum(len(q) for q in carried.values())
+        self.opening_unmatched = sum(o.left() for o in openings)
         yield from customers.values()
 
     def _sniff(self, path: Path) -> FileFormat:
@@ -157,22 +146,14 @@ class LedgerMapper:
         if current is not None:
             yield current[0], lines, others
 
-    def _carried(self, path: Path, fmt: FileFormat) -> dict[AliasKey, deque[_Carried]]:
-        """Opening lines at the head of the next year's file, by the item they carry."""
-        found: dict[AliasKey, deque[_Carried]] = defaultdict(deque)
-        tag = _tag(path)
+    def _openings(self, path: Path, fmt: FileFormat) -> Openings:
+        """Every opening line of a later year's file, wherever it stands."""
+        found = Openings(tag(path))
         for journal, lines, _ in self._lines(path, fmt):
-            if not journal:
-                continue
-            if journal.upper() not in self.opening:
-                break
-            for line in lines:
-                if isinstance(line, LedgerLine):
-                    found[_alias(line)].append(
-                        _Carried(
-                            _scoped(tag, line.lettering), line.lettered_on, line.due
-                        )
-                    )
+            if journal.upper() in self.opening:
+                for line in lines:
+                    if isinstance(line, LedgerLine) and line.amount:
+                        found.add(line)
         return found
 
     def _read_file(
@@ -180,11 +161,11 @@ class LedgerMapper:
         path: Path,
         fmt: FileFormat,
         customers: dict[str, Customer],
-        carried: dict[AliasKey, deque[_Carried]],
+        later: list[Openings],
         *,
         skip_opening: bool,
     ) -> Iterator[Record]:
-        tag = _tag(path)
+        file_tag = tag(path)
         for journal, lines, others in self._lines(path, fmt):
             kind = self._classify(journal, others)
             seen: dict[str, int] = defaultdict(int)
@@ -201,7 +182,7 @@ class LedgerMapper:
                     account=line.account,
                     payment_terms=self.terms_text.get(line.customer, self.default_text),
                 )
-                item = self._with_carried(line, tag, carried)
+                item = carry(line, file_tag, later)
                 key = "/".join(
                     (
                         item.journal,
@@ -212,22 +193,6 @@ class LedgerMapper:
                     )
                 )
                 yield self._record(kind, key, item)
-
-    def _with_carried(
-        self, line: LedgerLine, tag: str, carried: dict[AliasKey, deque[_Carried]]
-    ) -> LedgerLine:
-        lettering = _scoped(tag, line.lettering)
-        open_at_close = not line.lettering or line.lettering.islower()
-        queue = carried.get(_alias(line)) if open_at_close and carried else None
-        if not queue:
-            return replace(line, lettering=lettering or "")
-        state = queue.popleft()
-        return replace(
-            line,
-            lettering=state.lettering or "",
-            lettered_on=state.lettered_on if state.lettering else None,  # type: ignore[arg-type]
-            due=state.due or line.due,  # type: ignore[arg-type]
-        )
 
     def _classify(self, journal: str, others: set[str]) -> str:
         if journal.upper() in self.opening:
@@ -322,19 +287,5 @@ class LedgerReading:
         return self._fingerprint
 
 
-def _alias(line: LedgerLine) -> AliasKey:
-    return (line.customer, line.amount > 0, line.piece, abs(line.amount))
-
-
-def _scoped(tag: str, lettering: str) -> str | None:
-    """Lettering codes are scoped by fiscal file, since codes may restart each year."""
-    return f"{tag}:{lettering}" if lettering else None
-
-
-def _tag(path: Path) -> str:
-    match = _CLOSING.search(path.name)
-    return match.group(1) if match else path.stem
-
-
 def _fiscal_order(path: Path) -> tuple[str, str]:
-    return (_tag(path), path.name)
+    return (tag(path), path.name)
