@@ -262,3 +262,23 @@ def test_an_invoice_of_an_unknown_customer_is_set_aside(
     assert (report.status, report.inserted) == ("completed_with_rejects", 0)
     ((where, field, value),) = [(r.where, r.field, r.value) for r in report.rejects]
     assert (where, field, value) == ("invoices/k1", "customer", "GHOST")
+
+
+def test_long_texts_from_the_source_are_kept_whole(
+    tmp_path: Path, store_url: str, engine: Engine, clock: FixedClock
+) -> None:
+    """A 250-character label and a 100-character piece number load on every backend."""
+    label, piece = "Libellé " * 31 + "xx", "P" * 100
+    line = f"VE|Ventes|1|20260105|41100000|Clients|C1|Café|{piece}|20260105|{label}|10,00|0,00|||20260105||"
+    counterpart = f"VE|Ventes|1|20260105|70600000|Ventes|||{piece}|20260105|x|0,00|10,00|||20260105||"
+    (tmp_path / "fec").mkdir()
+    (tmp_path / "fec" / "1FEC20261231.txt").write_text(
+        fec_lines(line, counterpart), encoding="utf-8"
+    )
+    config = load(write_config(tmp_path, store_url, str(tmp_path / "fec")))
+    assert sync_company(config, "acme", engine, clock).inserted == 2
+    with engine.connect() as conn:
+        assert conn.execute(select(invoices.c.label, invoices.c.number)).one() == (
+            label,
+            piece,
+        )

@@ -132,7 +132,10 @@ class LineParser:
                 raise BadField(
                     name, fields[self.c.due], "not a date (expected YYYYMMDD)"
                 ) from None
-        currency = get(fields, "currency")
+        currency = get(fields, "currency").upper()
+        if currency and not (len(currency) == _ISO_CODE and currency.isalpha()):
+            name = self.c.names[self.c.index["currency"]]
+            raise BadField(name, currency, "not an ISO 4217 currency code")
         currency_amount = None
         if currency and get(fields, "currency_amount"):
             currency_amount = self._money(fields, self.c.index["currency_amount"])
@@ -194,6 +197,7 @@ class LineParser:
 
 
 _COMPACT = len("YYYYMMDD")
+_ISO_CODE = len("EUR")
 
 
 def _date_parser(formats: tuple[str, ...]) -> Callable[[str], dt.date]:
