@@ -282,3 +282,26 @@ def test_long_texts_from_the_source_are_kept_whole(
             label,
             piece,
         )
+
+
+def test_an_entry_split_in_two_places_is_reported_not_fatal(
+    tmp_path: Path, store_url: str, engine: Engine, clock: FixedClock
+) -> None:
+    """Lines of one entry found apart give one reject naming the key; the rest loads."""
+    first = "VE|Ventes|1|20250510|41100000|Clients|C1|Café|F1|20250510|F1|100,00|0,00|||20250510||"
+    other = "VE|Ventes|2|20250511|41100000|Clients|C2|Bar|F2|20250511|F2|50,00|0,00|||20250511||"
+    again = "VE|Ventes|1|20250510|41100000|Clients|C1|Café|F1b|20250510|F1b|30,00|0,00|||20250510||"
+    (tmp_path / "fec").mkdir()
+    (tmp_path / "fec" / "1FEC20251231.txt").write_text(
+        fec_lines(first, other, again), encoding="utf-8"
+    )
+    config = load(write_config(tmp_path, store_url, str(tmp_path / "fec")))
+    report = sync_company(config, "acme", engine, clock)
+    assert (report.status, report.inserted) == ("completed_with_rejects", 4)
+    (reject,) = report.rejects
+    assert reject.where == "invoices/VE/1/20250510/C1/1"
+    assert "2 rows share this key" in reject.reason
+    with engine.connect() as conn:
+        assert conn.execute(
+            select(invoices.c.number).order_by(invoices.c.number)
+        ).scalars().all() == ["F1", "F2"]

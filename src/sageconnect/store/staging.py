@@ -93,19 +93,39 @@ class Stage:
         )
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {self.table}")
         conn.exec_driver_sql(
-            f"CREATE TEMPORARY TABLE {self.table} ({cols}, PRIMARY KEY ({self.key}))"
+            f"CREATE TEMPORARY TABLE {self.table} ({cols}, seq INTEGER)"
+        )
+        conn.exec_driver_sql(
+            f"CREATE INDEX ix_{self.table} ON {self.table} ({self.key})"
         )
 
     def insert(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert rows (each ends with its hash and its read order)."""
         if not rows:
             return
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        names = (*self.columns, "row_hash")
+        names = (*self.columns, "row_hash", "seq")
         marks = ", ".join([mark] * len(names))
         conn.exec_driver_sql(
             f"INSERT INTO {self.table} ({', '.join(names)}) VALUES ({marks})",
             list(rows),
         )
+
+    def drop_duplicates(self, conn: Connection) -> list[tuple[str, int]]:
+        """Keep the first row read for each key; return (key, copies) of the others."""
+        dups = [
+            (str(key), int(n))
+            for key, n in conn.exec_driver_sql(
+                f"SELECT {self.key}, COUNT(*) FROM {self.table}"
+                f" GROUP BY {self.key} HAVING COUNT(*) > 1 ORDER BY {self.key}"
+            )
+        ]
+        if dups:
+            conn.exec_driver_sql(
+                f"DELETE FROM {self.table} WHERE seq NOT IN"
+                f" (SELECT MIN(seq) FROM {self.table} GROUP BY {self.key})"
+            )
+        return dups
 
     def drop(self, conn: Connection) -> None:
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {self.table}")

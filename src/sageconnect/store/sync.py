@@ -131,13 +131,21 @@ def _load(
         kind = type(record)
         stage, columns = routes[kind]
         buffer = buffers[kind]
-        buffer.append(staging.row(record, columns))
+        buffer.append((*staging.row(record, columns), report.read))
         if len(buffer) >= BATCH:
             stage.insert(conn, buffer)
             buffer.clear()
     for kind, (stage, _) in routes.items():
         stage.insert(conn, buffers[kind])
     for stage, target in zip(stages, TARGETS, strict=True):
+        report.rejects += [
+            Reject(
+                where=f"{target}/{key}",
+                reason=f"{copies} rows share this key (entry lines not contiguous,"
+                " or one fiscal year in two files): the first read is kept",
+            )
+            for key, copies in stage.drop_duplicates(conn)
+        ]
         if stage is not staging.CUSTOMERS:
             report.rejects += [
                 Reject(
