@@ -202,3 +202,58 @@ def test_check_passes_on_the_example(capsys: pytest.CaptureFixture[str]) -> None
     """The shipped example passes `sageconnect check`."""
     assert main(["check", "-c", str(ROOT / "config.example.toml")]) == 0
     assert "OK" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgres://sage:canary-9@db.lan:5432/recv",
+        "postgresql://sage:ca/nary-9@db.lan/recv",
+        "postgresql://sage@db.lan/recv?password=canary-9",
+    ],
+)
+def test_a_password_in_any_url_form_is_refused_and_not_shown(
+    tmp_path: Path, url: str
+) -> None:
+    """Whatever the URL's form, a password in it is refused and never printed back."""
+    with pytest.raises(ConfigError) as caught:
+        load(write(tmp_path, GOOD.replace("sqlite:///store.db", url)))
+    assert "canary" not in str(caught.value)
+    assert "ca/nary" not in str(caught.value)
+    assert "store.url" in str(caught.value)
+
+
+def test_a_misspelt_secret_key_is_reported_without_its_value(tmp_path: Path) -> None:
+    """An unknown key is named, but its value, maybe a password, is not printed."""
+    text = GOOD.replace(
+        'url = "sqlite:///store.db"',
+        'url = "sqlite:///store.db"\npasword = "canary-typo"',
+    )
+    with pytest.raises(ConfigError) as caught:
+        load(write(tmp_path, text))
+    assert "store.pasword = (not shown)" in str(caught.value)
+    assert "canary" not in str(caught.value)
+
+
+def test_a_missing_mappings_folder_is_reported(tmp_path: Path) -> None:
+    """A mappings_dir that does not exist is an error, not a silent fallback."""
+    found = problems(tmp_path, 'mappings_dir = "no_such_dir"\n' + GOOD)
+    assert found["mappings_dir"] == (
+        "'no_such_dir'",
+        "an existing folder of mapping files",
+    )
+
+
+def test_a_relative_secret_file_is_found_beside_the_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """{ file = "pw.txt" } is read beside the config, whatever the working directory."""
+    (tmp_path / "pw.txt").write_text("beside", encoding="utf-8")
+    monkeypatch.chdir("/")
+    text = GOOD.replace(
+        'url = "sqlite:///store.db"',
+        'url = "postgresql://u@h/db"\npassword = { file = "pw.txt" }',
+    )
+    secret = load(write(tmp_path, text)).store.password
+    assert secret is not None
+    assert secret.get_secret_value() == "beside"

@@ -1,7 +1,8 @@
 """The command line: check, sync, report.
 
 Exit status: 0 done (rows set aside do not fail a run), 69 a source could not be
-read, 70 the store is unusable, 78 the configuration is invalid (EX_CONFIG).
+read, 70 the store is unusable or a job failed unexpectedly (the other companies
+still run), 78 the configuration is invalid (EX_CONFIG).
 """
 
 from __future__ import annotations
@@ -122,13 +123,15 @@ def _check(args: argparse.Namespace, config: Config, _clock: Clock) -> int:
 
 def _sync(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     engine = _open(config)
-    failed = 0
+    status = EX_OK
     for code in _companies(config, args.company):
         try:
             sync_company(config, code, engine, clock, full=args.full)
         except SourceUnavailable:
-            failed += 1
-    return EX_UNAVAILABLE if failed else EX_OK
+            status = max(status, EX_UNAVAILABLE)
+        except Exception:  # noqa: BLE001 - logged by the job; the other companies go on
+            status = max(status, EX_SOFTWARE)
+    return status
 
 
 def _report(args: argparse.Namespace, config: Config, clock: Clock) -> int:

@@ -19,11 +19,15 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError
 
 from sageconnect.credentials import SECRET_KEYS, Secret, has_inline_secret
 from sageconnect.errors import ConfigError, Problem
+from sageconnect.logs import scrub
 from sageconnect.terms import parse_terms
 
 CODE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
@@ -52,7 +56,11 @@ class StoreConfig(_Model):
     def _url(cls, value: str) -> str:
         if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", value):
             raise ValueError("a sqlite:/// path or a postgresql:// URL")
-        if re.match(r"^postgresql[^:]*://[^/@]*:[^/@]+@", value):
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError("a sqlite:/// path or a postgresql:// URL") from exc
+        if url.password is not None or "password" in {k.lower() for k in url.query}:
             raise ValueError("a URL without password: put it in store.password")
         return value
 
@@ -111,14 +119,22 @@ class CompanyConfig(_Model):
 class Config(_Model):
     """The whole file."""
 
+    # Set by load(): the folder relative paths are resolved against.
+    base_dir: Path = Path()
     store: StoreConfig = StoreConfig()
     logging: LoggingConfig = LoggingConfig()
     mappings_dir: str | None = None
     companies: dict[Annotated[str, Field(pattern=CODE)], CompanyConfig] = Field(
         min_length=1
     )
-    # Set by load(): the folder relative paths are resolved against.
-    base_dir: Path = Path()
+
+    @field_validator("mappings_dir")
+    @classmethod
+    def _folder(cls, value: str | None, info: ValidationInfo) -> str | None:
+        base = info.data.get("base_dir", Path())
+        if value is not None and not (base / Path(value).expanduser()).is_dir():
+            raise ValueError("an existing folder of mapping files")
+        return value
 
     def resolve_path(self, value: str) -> Path:
         path = Path(value).expanduser()
@@ -152,7 +168,7 @@ def load(path: Path) -> Config:
     problems = _inline_secret_problems(path, raw)
     raw["base_dir"] = str(path.resolve().parent)
     try:
-        config = Config.model_validate(raw)
+        config = Config.model_validate(raw, context={"base_dir": path.resolve().parent})
     except ValidationError as exc:
         problems += [_problem(err, name) for err in exc.errors()]
         raise ConfigError(problems) from None
@@ -191,10 +207,12 @@ def _problem(err: Any, file: str) -> Problem:
     elif err["type"] == "missing":
         shown = "(missing)"
     elif err["type"] == "extra_forbidden":
-        shown = _short(value)
-        return Problem(key, shown, "no such key here (check the spelling)", file)
+        # An unknown key may be a misspelt secret: its value is never shown.
+        return Problem(
+            key, "(not shown)", "no such key here (check the spelling)", file
+        )
     else:
-        shown = _short(value)
+        shown = scrub(_short(value))
     expected = err["msg"].removeprefix("Value error, ")
     return Problem(key, shown, expected, file)
 

@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationInfo, model_validator
 from pydantic.functional_validators import BeforeValidator
 
 SECRET_KEYS = ("password", "pwd", "secret", "token", "api_key", "apikey")
@@ -39,8 +39,11 @@ class SecretRef(BaseModel):
             raise ValueError("exactly one of env, file, credential")
         return self
 
-    def resolve(self) -> str:
-        """Read the secret, or raise ValueError saying what is missing."""
+    def resolve(self, base_dir: Path | None = None) -> str:
+        """Read the secret, or raise ValueError saying what is missing.
+
+        A relative file path is taken from ``base_dir`` (the config's folder).
+        """
         if self.env:
             value = os.environ.get(self.env)
             if value is None:
@@ -55,7 +58,10 @@ class SecretRef(BaseModel):
                 )
             return _read_secret_file(Path(folder) / self.credential)
         assert self.file is not None  # noqa: S101 - guaranteed by _exactly_one
-        return _read_secret_file(self.file)
+        path = self.file.expanduser()
+        if base_dir is not None and not path.is_absolute():
+            path = base_dir / path
+        return _read_secret_file(path)
 
 
 def _read_secret_file(path: Path) -> str:
@@ -65,11 +71,12 @@ def _read_secret_file(path: Path) -> str:
         raise ValueError(f"a readable secret file at {path} ({exc.strerror})") from exc
 
 
-def _resolve(value: Any) -> Any:
+def _resolve(value: Any, info: ValidationInfo) -> Any:
     if isinstance(value, SecretStr):
         return value
     if isinstance(value, dict):
-        return SecretStr(SecretRef.model_validate(value).resolve())
+        base = (info.context or {}).get("base_dir")
+        return SecretStr(SecretRef.model_validate(value).resolve(base))
     if isinstance(value, str):
         return SecretStr(value)
     raise ValueError('a secret reference such as { env = "NAME" }')

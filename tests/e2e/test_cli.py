@@ -2,11 +2,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from sageconnect.cli import main
 from sageconnect.clock import FixedClock
+from sageconnect.config import Config
+from sageconnect.jobs import sync_company
 from support import fec_lines, write_config
 
 LINES = [
@@ -110,3 +113,42 @@ def test_a_bad_config_exits_78_before_touching_anything(
     assert main(["sync", "-c", str(path)]) == 78
     assert "companies.x.source = (missing)" in capsys.readouterr().err
     assert not (tmp_path / "store.db").exists()
+
+
+def test_an_unexpected_failure_stops_one_company_not_the_others(
+    config: Path,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A bug hitting one company exits 70 after the other companies are synced."""
+    text = config.read_text(encoding="utf-8")
+    company = text[text.index("[companies.acme]") :]
+    beta = company.replace("[companies.acme", "[companies.beta")
+    config.write_text(text + beta, encoding="utf-8")
+
+    def flaky(cfg: Config, code: str, *args: Any, **kwargs: Any) -> Any:
+        if code == "acme":
+            raise RuntimeError("a bug")
+        return sync_company(cfg, code, *args, **kwargs)
+
+    monkeypatch.setattr("sageconnect.cli.sync_company", flaky)
+    assert main(["sync", "-c", str(config)], clock) == 70
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "report",
+                "balances",
+                "-c",
+                str(config),
+                "--company",
+                "beta",
+                "--format",
+                "json",
+            ],
+            clock,
+        )
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out)[0]["company"] == "beta"
