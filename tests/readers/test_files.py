@@ -94,3 +94,24 @@ def test_a_file_with_no_valid_utf8_accents_reads_as_latin9(tmp_path: Path) -> No
     fmt = sniff(path)
     assert fmt.encoding == "iso-8859-15"
     assert next(read_rows(path, fmt)) == (2, ROW)
+
+
+def test_windows_text_is_read_as_cp1252(tmp_path: Path) -> None:
+    """Bytes 0x80-0x9F mark cp1252: "Bœuf d’Or" keeps its œ and apostrophe."""
+    row = ["VE", "1", "Bœuf d’Or", "1,00"]
+    data = ("|".join(HEAD) + "\r\n" + "|".join(row) + "\r\n").encode("cp1252")
+    path = write(tmp_path, data)
+    fmt = sniff(path)
+    assert fmt.encoding == "cp1252"
+    assert list(read_rows(path, fmt)) == [(2, row)]
+
+
+def test_accents_far_into_a_large_file_decide_its_charset(tmp_path: Path) -> None:
+    """A Latin-9 file whose first megabytes are plain ASCII is still read as Latin-9."""
+    ascii_row = "VE|1|Plain name|1,00"
+    accented = "VE|2|Hélène|7,00"
+    lines = ["|".join(HEAD), *([ascii_row] * 200_000), accented]
+    path = write(tmp_path, ("\n".join(lines) + "\n").encode("iso-8859-15"))
+    fmt = sniff(path)
+    assert fmt.encoding == "iso-8859-15"
+    assert list(read_rows(path, fmt))[-1] == (len(lines), ["VE", "2", "Hélène", "7,00"])

@@ -9,6 +9,7 @@ cannot be read is yielded as a Reject and the rest of the file goes on.
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,9 @@ from typing import BinaryIO
 from sageconnect.errors import SourceUnavailable
 from sageconnect.model.records import Reject
 
-SAMPLE_BYTES = 4 << 20
+SAMPLE_BYTES = 2 << 20
+CHUNK_BYTES = 1 << 20
+_C1 = re.compile(rb"[\x80-\x9f]")
 DELIMITERS = ("\t", "|", ";")
 Row = tuple[int, list[str]]
 
@@ -36,13 +39,12 @@ class FileFormat:
 def sniff(path: Path, *, encoding: str = "auto", delimiter: str = "auto") -> FileFormat:
     """Read the start of a file and decide how to decode and split it."""
     try:
-        with path.open("rb") as handle:
-            sample = handle.read(SAMPLE_BYTES)
+        sample, extra = _samples(path)
     except OSError as exc:
         raise SourceUnavailable(str(path), exc.strerror or str(exc)) from exc
     newline = b"\n" if b"\n" in sample or b"\r" not in sample else b"\r"
     if encoding == "auto":
-        encoding = _guess_encoding(sample, newline)
+        encoding = _guess_encoding(sample + newline + extra, newline)
     number, header_text = _first_line(sample, newline, encoding)
     if header_text is None:
         raise SourceUnavailable(str(path), "empty file: no header line")
@@ -98,8 +100,28 @@ def _physical_lines(handle: BinaryIO, newline: bytes) -> Iterator[bytes]:
         yield rest
 
 
+def _samples(path: Path) -> tuple[bytes, bytes]:
+    """The head of the file, and whole lines from its middle and end if it is large."""
+    with path.open("rb") as handle:
+        head = handle.read(SAMPLE_BYTES)
+        size = path.stat().st_size
+        if size <= SAMPLE_BYTES + 2 * CHUNK_BYTES:
+            return head, b""
+        chunks = []
+        for offset in (size // 2, size - CHUNK_BYTES):
+            handle.seek(offset)
+            chunk = handle.read(CHUNK_BYTES)
+            chunks.append(chunk[chunk.find(b"\n") + 1 :])
+        return head, b"".join(chunks)
+
+
 def _guess_encoding(sample: bytes, newline: bytes) -> str:
-    """UTF-8 (BOM or content) unless most non-ASCII lines are not UTF-8."""
+    """UTF-8 (BOM or content) unless most accented lines are not UTF-8.
+
+    A file that is not UTF-8 is cp1252 if it uses bytes 0x80-0x9F (Windows
+    software writes e.g. "oe" and the apostrophe there; in ISO-8859-15 they are
+    control characters), else ISO-8859-15, the FEC's legal 8-bit charset.
+    """
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     good = bad = 0
@@ -112,7 +134,9 @@ def _guess_encoding(sample: bytes, newline: bytes) -> str:
             good += 1
         except UnicodeDecodeError:
             bad += 1
-    return "utf-8" if good >= bad else "iso-8859-15"
+    if good >= bad:
+        return "utf-8"
+    return "cp1252" if _C1.search(sample) else "iso-8859-15"
 
 
 def _first_line(sample: bytes, newline: bytes, encoding: str) -> tuple[int, str | None]:
