@@ -305,3 +305,27 @@ def test_an_entry_split_in_two_places_is_reported_not_fatal(
         assert conn.execute(
             select(invoices.c.number).order_by(invoices.c.number)
         ).scalars().all() == ["F1", "F2"]
+
+
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        (dt.date(2026, 1, 31), ("1800.00", "1800.00", "0.00", "0.00")),
+        (dt.date(2026, 2, 12), ("600.00", "600.00", "0.00", "600.00")),
+        (dt.date(2026, 2, 20), ("500.00", "600.00", "100.00", "600.00")),
+    ],
+)
+def test_balances_as_of_a_past_day(
+    setup: tuple[Config, Path],
+    engine: Engine,
+    clock: FixedClock,
+    day: dt.date,
+    expected: tuple[str, str, str, str],
+) -> None:
+    """A past date counts only what was issued, received and lettered by then."""
+    config, _ = setup
+    sync_company(config, "acme", engine, clock)
+    with engine.connect() as conn:
+        (b,) = balances(conn, company_ids(conn)["acme"], day)
+    found = (b.ledger_balance, b.open_invoices, b.unapplied_credits, b.overdue)
+    assert found == tuple(Decimal(x) for x in expected)

@@ -29,18 +29,21 @@ _BALANCES = """
 WITH inv AS (
   SELECT i.customer_id, i.amount, i.due,
          i.amount - COALESCE((SELECT SUM(a.amount) FROM allocations a
-                              WHERE a.invoice_id = i.id), 0) AS open_debit,
+                              WHERE a.invoice_id = i.id
+                                AND a.allocated_on <= :as_of), 0) AS open_debit,
          -i.amount - COALESCE((SELECT SUM(a.amount) FROM allocations a
-                               WHERE a.credit_note_id = i.id), 0) AS open_credit
+                               WHERE a.credit_note_id = i.id
+                                 AND a.allocated_on <= :as_of), 0) AS open_credit
   FROM invoices i
-  WHERE i.company_id = :company AND i.closed_run_id IS NULL
+  WHERE i.company_id = :company AND i.closed_run_id IS NULL AND i.issued <= :as_of
 ),
 pay AS (
   SELECT p.customer_id, p.amount,
          p.amount - COALESCE((SELECT SUM(a.amount) FROM allocations a
-                              WHERE a.payment_id = p.id), 0) AS open_credit
+                              WHERE a.payment_id = p.id
+                                AND a.allocated_on <= :as_of), 0) AS open_credit
   FROM payments p
-  WHERE p.company_id = :company AND p.closed_run_id IS NULL
+  WHERE p.company_id = :company AND p.closed_run_id IS NULL AND p.received <= :as_of
 ),
 per_customer AS (
   SELECT customer_id,
@@ -74,7 +77,11 @@ ORDER BY c.code
 def balances(
     conn: Connection, company: int, as_of: dt.date, customer: str | None = None
 ) -> list[Balance]:
-    """Per-customer balances on ``as_of`` (overdue means due strictly before it)."""
+    """Per-customer balances at the end of ``as_of``.
+
+    Only invoices issued, payments received and lettering done by that day
+    count; overdue means due strictly before it.
+    """
     sql = _BALANCES.format(customer_filter="AND c.code = :customer" if customer else "")
     rows = conn.execute(
         text(sql), {"company": company, "as_of": as_of, "customer": customer}
