@@ -13,7 +13,8 @@ from sageconnect.clock import Clock
 from sageconnect.config import CompanyConfig, Config
 from sageconnect.errors import SourceUnavailable
 from sageconnect.mapping import registry
-from sageconnect.mapping.ledger import LedgerMapper, LedgerSettings
+from sageconnect.mapping.documents import LedgerSettings
+from sageconnect.mapping.ledger import LedgerMapper
 from sageconnect.mapping.spec import MappingSpec
 from sageconnect.store.sync import SyncReport, ensure_company, new_run_uid, sync
 

@@ -7,7 +7,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sageconnect.mapping.ledger import LedgerMapper, LedgerSettings
+from sageconnect.mapping.documents import LedgerSettings
+from sageconnect.mapping.ledger import LedgerMapper
 from sageconnect.mapping.registry import load_file
 from sageconnect.model.records import Invoice, Reject
 from support import HEADER, ROOT

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from sageconnect.errors import SourceUnavailable
-from sageconnect.mapping.ledger import LedgerMapper, LedgerSettings
+from sageconnect.mapping.documents import LedgerSettings
+from sageconnect.mapping.ledger import LedgerMapper
 from sageconnect.mapping.registry import load_file
 from sageconnect.model.records import Invoice, Payment, Record
 from support import ROOT, fec_lines

@@ -16,37 +16,20 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from sageconnect import __version__
 from sageconnect.errors import SourceUnavailable
+from sageconnect.mapping.documents import DocumentMaker, LedgerSettings
 from sageconnect.mapping.ledger_line import Columns, LedgerLine, LineParser
 from sageconnect.mapping.openings import Openings, carry, check_years, tag
 from sageconnect.mapping.spec import MappingSpec
 from sageconnect.model.records import (
     Customer,
-    DocKind,
-    DueSource,
-    Invoice,
-    Payment,
-    PaymentKind,
     Record,
     Reject,
 )
 from sageconnect.readers.files import FileFormat, read_rows, sniff
-from sageconnect.terms import Terms, parse_terms
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerSettings:
-    """What a company's config adds to the mapping."""
-
-    currency: str
-    default_terms: str
-    terms_by_customer: dict[str, str]
-    receivable_accounts: tuple[str, ...] | None = None
-    encoding: str = "auto"
 
 
 class LedgerMapper:
@@ -59,7 +42,9 @@ class LedgerMapper:
         self.spec = spec
         self.settings = settings
         self.files = sorted(files, key=_fiscal_order)
-        ledger = spec.ledger
+        if spec.ledger is None:
+            raise ValueError(f"mapping {spec.mapping.name} has no [ledger] section")
+        ledger = self.ledger = spec.ledger
         self.receivable = settings.receivable_accounts or ledger.receivable_accounts
         self.sales = ledger.sales_accounts
         self.cash = ledger.cash_accounts
@@ -67,8 +52,7 @@ class LedgerMapper:
         self.opening = {j.upper() for j in ledger.opening_journals}
         self.default_text = settings.default_terms
         self.terms_text = settings.terms_by_customer
-        self.default_terms = parse_terms(settings.default_terms)
-        self.terms = {c: parse_terms(t) for c, t in settings.terms_by_customer.items()}
+        self.documents = DocumentMaker(settings)
         self.opening_unmatched = 0
 
     def read(self, checkpoint: str | None, *, full: bool) -> LedgerReading | None:
@@ -122,7 +106,7 @@ class LedgerMapper:
     ) -> Iterator[tuple[str, list[LedgerLine | Reject], set[str]]]:
         """Entries as (journal, receivable lines or rejects, counterpart accounts)."""
         where = str(path)
-        columns = Columns.bind(fmt.header, self.spec.ledger, where)
+        columns = Columns.bind(fmt.header, self.ledger, where)
         parser = LineParser(columns, self.spec.file, where)
         j, e, a = (columns.index[k] for k in ("journal", "entry", "account"))
         receivable = self.receivable
@@ -192,7 +176,7 @@ class LedgerMapper:
                         str(seen[item.customer]),
                     )
                 )
-                yield self._record(kind, key, item)
+                yield self.documents.make(kind, key, item)
 
     def _classify(self, journal: str, others: set[str]) -> str:
         if journal.upper() in self.opening:
@@ -204,71 +188,6 @@ class LedgerMapper:
         if journal.upper() in self.sales_journals:
             return "sale"
         return "other"
-
-    def _record(self, kind: str, key: str, line: LedgerLine) -> Invoice | Payment:
-        foreign = bool(line.currency) and line.currency != self.settings.currency
-        currency = line.currency if foreign else self.settings.currency
-        currency_amount = line.currency_amount if foreign else None
-        if line.amount < 0 and kind != "sale":
-            return Payment(
-                key=key,
-                customer=line.customer,
-                kind=PaymentKind.RECEIPT
-                if kind == "cash"
-                else (
-                    PaymentKind.OPENING if kind == "opening" else PaymentKind.ADJUSTMENT
-                ),
-                received=line.date,
-                amount=-line.amount,
-                currency=currency,
-                currency_amount=abs(currency_amount)
-                if currency_amount is not None
-                else None,
-                journal=line.journal,
-                reference=line.piece,
-                label=line.label,
-                lettering=line.lettering or None,
-                lettered_on=line.lettered_on,
-            )
-        issued = line.piece_date or line.date
-        doc = _DOC_KIND[kind] if line.amount > 0 else DocKind.CREDIT_NOTE
-        if line.due is not None:
-            due, source = line.due, DueSource.SOURCE
-        elif doc in (DocKind.INVOICE, DocKind.OPENING):
-            due, source = self._terms(line.customer).due(issued), DueSource.TERMS
-        else:
-            due, source = issued, DueSource.TERMS
-        return Invoice(
-            key=key,
-            customer=line.customer,
-            number=line.piece,
-            kind=doc,
-            issued=issued,
-            due=due,
-            due_source=source,
-            amount=line.amount,
-            currency=currency,
-            currency_amount=(
-                currency_amount.copy_sign(line.amount)
-                if currency_amount is not None
-                else None
-            ),
-            journal=line.journal,
-            label=line.label,
-            lettering=line.lettering or None,
-            lettered_on=line.lettered_on,
-        )
-
-    def _terms(self, customer: str) -> Terms:
-        return self.terms.get(customer, self.default_terms)
-
-
-_DOC_KIND = {
-    "sale": DocKind.INVOICE,
-    "opening": DocKind.OPENING,
-    "cash": DocKind.DEBIT,
-    "other": DocKind.DEBIT,
-}
 
 
 class LedgerReading:

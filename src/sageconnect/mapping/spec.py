@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sageconnect.mapping.convert import FieldSpec, field_spec
 
 NAME = r"^[a-z0-9][a-z0-9_-]*$"
 
@@ -16,8 +18,8 @@ class _Section(BaseModel):
 class MappingHeader(_Section):
     name: str = Field(pattern=NAME)
     description: str = ""
-    reader: Literal["file"]
-    format: Literal["ledger"]
+    reader: Literal["file", "odbc"]
+    format: Literal["ledger", "entries"]
     version: Literal[1]
 
 
@@ -77,9 +79,96 @@ class LedgerSpec(_Section):
         return value
 
 
+FieldRef = str | FieldSpec
+
+
+class OdbcSpec(_Section):
+    """How to read an ODBC source of this system."""
+
+    encoding: str = "utf-8"
+    lookback_minutes: int = Field(default=1440, ge=0)
+    full_every_hours: int = Field(default=24, ge=1)
+
+
+class CustomerFields(_Section):
+    code: FieldRef
+    name: FieldRef
+    account: FieldRef | None = None
+    email: FieldRef | None = None
+    phone: FieldRef | None = None
+    siren: FieldRef | None = None
+    language: FieldRef | None = None
+    credit_limit: FieldRef | None = None
+    insured_limit: FieldRef | None = None
+    dunning_excluded: FieldRef | None = None
+
+
+class EntryFields(_Section):
+    """A receivable ledger line; ``kind`` says sale, cash, other or opening."""
+
+    key: FieldRef
+    customer: FieldRef
+    kind: FieldRef
+    date: FieldRef
+    amount: FieldRef
+    journal: FieldRef | None = None
+    entry: FieldRef | None = None
+    piece: FieldRef | None = None
+    issued: FieldRef | None = None
+    due: FieldRef | None = None
+    label: FieldRef | None = None
+    lettering: FieldRef | None = None
+    lettered_on: FieldRef | None = None
+
+
+class QuerySpec(_Section):
+    """One SQL query; with a watermark, it takes the lower bound as its only ``?``."""
+
+    query: str = Field(min_length=10)
+    watermark: str | None = None
+
+    @model_validator(mode="after")
+    def _placeholder(self) -> QuerySpec:
+        wanted = 1 if self.watermark else 0
+        if self.query.count("?") != wanted:
+            raise ValueError(
+                f"the query must have exactly {wanted} ? placeholder(s)"
+                + (" for the watermark" if wanted else "")
+            )
+        return self
+
+
+class CustomersSpec(QuerySpec):
+    fields: CustomerFields
+
+
+class EntriesSpec(QuerySpec):
+    fields: EntryFields
+
+
+KINDS = {"sale", "cash", "other", "opening"}
+
+
 class MappingSpec(_Section):
     """A whole mapping file."""
 
     mapping: MappingHeader
     file: FileSpec = FileSpec()
-    ledger: LedgerSpec
+    ledger: LedgerSpec | None = None
+    odbc: OdbcSpec = OdbcSpec()
+    customers: CustomersSpec | None = None
+    entries: EntriesSpec | None = None
+
+    @model_validator(mode="after")
+    def _sections(self) -> MappingSpec:
+        if self.mapping.format == "ledger" and self.ledger is None:
+            raise ValueError("format ledger needs a [ledger] section")
+        if self.mapping.format == "entries":
+            if self.customers is None or self.entries is None:
+                raise ValueError("format entries needs [customers] and [entries]")
+            kind = field_spec(self.entries.fields.kind)
+            if kind.as_ == "enum" and not set(kind.values.values()) <= KINDS:
+                raise ValueError(
+                    f"entries.fields.kind values must be among {sorted(KINDS)}"
+                )
+        return self
