@@ -103,9 +103,9 @@ def _open(config: Config) -> Engine:
 
 def _check(args: argparse.Namespace, config: Config, _clock: Clock) -> int:
     problems: list[Problem] = []
-    for code, company in config.companies.items():
+    for code in config.companies:
         try:
-            build_mapper(config, company)
+            build_mapper(config, code, _clock)
         except ConfigError as exc:
             problems += [
                 Problem(f"companies.{code}.source.mapping", p.value, p.expected, p.file)

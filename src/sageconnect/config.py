@@ -6,6 +6,7 @@ listing every problem found, each as key · value · expected.
 
 from __future__ import annotations
 
+import codecs
 import re
 import stat
 import tomllib
@@ -17,10 +18,13 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
@@ -90,6 +94,62 @@ class FileSource(_Model):
         return value
 
 
+class OdbcSource(_Model):
+    """A company read live through ODBC (Sage 100 and alike)."""
+
+    mapping: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    dsn: str | None = None
+    connection_string: str | None = None
+    user: str | None = None
+    password: Secret | None = None
+    encoding: str | None = None
+    login_timeout: int = Field(default=15, ge=1, le=600)
+    query_timeout: int = Field(default=600, ge=1)
+    fetch_size: int = Field(default=5000, ge=100, le=100_000)
+    lookback_minutes: int | None = Field(default=None, ge=0)
+    full_every_hours: int | None = Field(default=None, ge=1)
+
+    @field_validator("connection_string")
+    @classmethod
+    def _no_password(cls, value: str | None) -> str | None:
+        if value and re.search(r"(^|;)\s*(PWD|PASSWORD)\s*=", value, re.IGNORECASE):
+            raise ValueError("a connection string without PWD: put it in password")
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _codec(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                codecs.lookup(value)
+            except LookupError as exc:
+                raise ValueError("a Python codec name such as cp1252 or utf-8") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _one_target(self) -> OdbcSource:
+        if bool(self.dsn) == bool(self.connection_string):
+            raise ValueError("exactly one of dsn or connection_string")
+        return self
+
+    def odbc_string(self) -> str:
+        """The connection string, without the password (added at connect)."""
+        base = f"DSN={self.dsn}" if self.dsn else str(self.connection_string)
+        return f"{base.rstrip(';')};UID={self.user}" if self.user else base
+
+
+def _source_kind(value: Any) -> str:
+    if isinstance(value, dict) and ("dsn" in value or "connection_string" in value):
+        return "odbc"
+    return "file"
+
+
+Source = Annotated[
+    Annotated[FileSource, Tag("file")] | Annotated[OdbcSource, Tag("odbc")],
+    Discriminator(_source_kind),
+]
+
+
 class PaymentTerms(_Model):
     """Due dates for sources that carry none (FEC): a default and exceptions."""
 
@@ -103,7 +163,7 @@ class CompanyConfig(_Model):
     name: str = Field(min_length=1)
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
     timezone: str = "Europe/Paris"
-    source: FileSource
+    source: Source
     payment_terms: PaymentTerms = PaymentTerms()
 
     @field_validator("timezone")
@@ -198,7 +258,11 @@ def _inline_secret_problems(path: Path, raw: dict[str, Any]) -> list[Problem]:
 
 
 def _problem(err: Any, file: str) -> Problem:
-    loc = [str(part) for part in err["loc"] if part not in _UNION_TAGS]
+    loc: list[str] = []
+    for part in map(str, err["loc"]):
+        if part in _UNION_TAGS or (loc[-1:] == ["source"] and part in _SOURCE_TAGS):
+            continue
+        loc.append(part)
     key = ".".join(loc) or "(top)"
     value = err.get("input")
     secret = any(part.lower() in SECRET_KEYS for part in loc)
@@ -219,6 +283,7 @@ def _problem(err: Any, file: str) -> Problem:
 
 _SHOWN = 80
 _UNION_TAGS = {"function-before[_resolve(), str]", "function-after[_terms(), str]"}
+_SOURCE_TAGS = {"file", "odbc"}
 
 
 def _short(value: Any) -> str:

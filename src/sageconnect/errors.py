@@ -53,7 +53,7 @@ class MappingError(ConfigError):
 class SourceUnavailable(SageconnectError, OSError):  # noqa: N818 - named for the condition
     """A source cannot be read right now; nothing was changed in the store."""
 
-    def __init__(self, source: str, reason: str, *, transient: bool = True) -> None:
+    def __init__(self, source: str, reason: str, *, transient: bool = False) -> None:
         self.source = source
         self.reason = reason
         self.transient = transient

@@ -10,12 +10,15 @@ from sqlalchemy import Engine
 
 from sageconnect import logs
 from sageconnect.clock import Clock
-from sageconnect.config import CompanyConfig, Config
-from sageconnect.errors import SourceUnavailable
+from sageconnect.config import Config, FileSource
+from sageconnect.errors import ConfigError, Problem, SourceUnavailable
 from sageconnect.mapping import registry
 from sageconnect.mapping.documents import LedgerSettings
+from sageconnect.mapping.entries import EntriesMapper
 from sageconnect.mapping.ledger import LedgerMapper
+from sageconnect.mapping.protocol import Mapper
 from sageconnect.mapping.spec import MappingSpec
+from sageconnect.readers.odbc import OdbcSettings
 from sageconnect.store.sync import SyncReport, ensure_company, new_run_uid, sync
 
 REJECTS_LOGGED = 20
@@ -28,11 +31,9 @@ def mapping_folders(config: Config) -> list[Path]:
     return registry.search_path(config.base_dir, configured)
 
 
-def source_files(
-    config: Config, company: CompanyConfig, spec: MappingSpec
-) -> list[Path]:
+def source_files(config: Config, source: FileSource, spec: MappingSpec) -> list[Path]:
     """The files a company's source path names: a file, a folder, or a glob."""
-    path = config.resolve_path(company.source.path)
+    path = config.resolve_path(source.path)
     if path.is_dir():
         files = sorted(path.glob(spec.file.pattern))
     elif glob.has_magic(str(path)):
@@ -45,17 +46,54 @@ def source_files(
     return files
 
 
-def build_mapper(config: Config, company: CompanyConfig) -> LedgerMapper:
+def build_mapper(config: Config, code: str, clock: Clock) -> Mapper:
+    """The mapper a company's source names, checked against the mapping's reader."""
+    company = config.companies[code]
     source = company.source
     spec = registry.resolve(source.mapping, mapping_folders(config))
+    wanted = "file" if isinstance(source, FileSource) else "odbc"
+    if spec.mapping.reader != wanted:
+        raise ConfigError(
+            [
+                Problem(
+                    f"companies.{code}.source.mapping",
+                    repr(source.mapping),
+                    f"a mapping for a {wanted} source, not {spec.mapping.reader}",
+                )
+            ]
+        )
+    terms = company.payment_terms
+    if isinstance(source, FileSource):
+        settings = LedgerSettings(
+            currency=company.currency,
+            default_terms=terms.default,
+            terms_by_customer=dict(terms.by_customer),
+            receivable_accounts=source.receivable_accounts,
+            encoding=source.encoding,
+        )
+        return LedgerMapper(spec, source_files(config, source, spec), settings)
     settings = LedgerSettings(
         currency=company.currency,
-        default_terms=company.payment_terms.default,
-        terms_by_customer=dict(company.payment_terms.by_customer),
-        receivable_accounts=source.receivable_accounts,
-        encoding=source.encoding,
+        default_terms=terms.default,
+        terms_by_customer=dict(terms.by_customer),
     )
-    return LedgerMapper(spec, source_files(config, company, spec), settings)
+    odbc = OdbcSettings(
+        connection_string=source.odbc_string(),
+        password=source.password.get_secret_value() if source.password else None,
+        login_timeout=source.login_timeout,
+        query_timeout=source.query_timeout,
+        encoding=source.encoding or spec.odbc.encoding,
+        fetch_size=source.fetch_size,
+        name=f"{code}:{source.mapping}",
+    )
+    return EntriesMapper(
+        spec,
+        odbc,
+        settings,
+        clock.now,
+        lookback_minutes=source.lookback_minutes,
+        full_every_hours=source.full_every_hours,
+    )
 
 
 def sync_company(
@@ -72,7 +110,7 @@ def sync_company(
     ):
         log.info("sync_started", full=full)
         try:
-            mapper = build_mapper(config, company)
+            mapper = build_mapper(config, code, clock)
             company_id = ensure_company(engine, code, company.name, company.currency)
             sync(engine, company_id, report, mapper, clock.now, full=full)
         except SourceUnavailable as exc:
@@ -81,6 +119,9 @@ def sync_company(
                 error_class="source_unavailable",
                 path=exc.source,
                 reason=exc.reason,
+                transient=exc.transient,
+                sqlstate=exc.sqlstate or None,
+                read_before_failure=report.read,
             )
             raise
         except Exception as exc:
@@ -106,7 +147,8 @@ def sync_company(
             new_rejects=report.new_rejects,
             rejects_not_logged=max(0, report.rejected - REJECTS_LOGGED),
             allocations=report.allocations,
-            opening_unmatched=mapper.opening_unmatched,
+            opening_unmatched=getattr(mapper, "opening_unmatched", 0),
+            full_read=report.full_read,
             source_unchanged=report.source_unchanged,
             duration_s=report.duration_s,
         )

@@ -7,7 +7,8 @@ A field is either a column name (text) or a table::
     language = { column = "CT_Langue", as = "enum", values = { 0 = "fr", 2 = "en" } }
 
 Converters: ``text`` (first non-empty of its columns, optionally cut to ``first``
-characters), ``decimal``, ``date`` (Sage's 1753-01-01 and 1900-01-01 mean none),
+characters), ``decimal`` (``zero_is_none`` for Sage's "0 = no limit"), ``date``
+(Sage's 1753-01-01 and 1900-01-01 mean none),
 ``flag`` (0/1), ``enum``, ``period_day`` (a period's first day plus a day number),
 ``amount_sense`` (an unsigned amount and a debit/credit code). No expressions:
 anything cleverer belongs in the SQL or in a code mapper.
@@ -39,6 +40,7 @@ class FieldSpec(BaseModel):
     as_: Kind = Field(default="text", alias="as")
     values: dict[str, str] = {}
     first: int | None = Field(default=None, ge=1)
+    zero_is_none: bool = False
     debit: tuple[str, ...] = ("0", "D", "+1", "1")
     credit: tuple[str, ...] = ("1", "C", "-1")
 
@@ -96,11 +98,12 @@ def _text(spec: FieldSpec, cols: list[tuple[str, int]]) -> Getter:
     return get
 
 
-def _decimal(_spec: FieldSpec, cols: list[tuple[str, int]]) -> Getter:
+def _decimal(spec: FieldSpec, cols: list[tuple[str, int]]) -> Getter:
     name, i = cols[0]
 
     def get(row: Sequence[Any]) -> Decimal | None:
-        return _to_decimal(name, row[i])
+        value = _to_decimal(name, row[i])
+        return None if spec.zero_is_none and not value else value
 
     return get
 

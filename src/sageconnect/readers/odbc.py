@@ -107,8 +107,11 @@ def unavailable(source: str, exc: Exception) -> SourceUnavailable:
     """A pyodbc error as SourceUnavailable: SQLSTATE and message, never the DSN."""
     state = str(exc.args[0]) if exc.args else ""
     message = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
-    error = SourceUnavailable(source, f"[{state}] {message[:300]}")
-    error.transient = state.startswith(TRANSIENT_STATES)
+    error = SourceUnavailable(
+        source,
+        f"[{state}] {message[:300]}",
+        transient=state.startswith(TRANSIENT_STATES),
+    )
     error.sqlstate = state
     return error
 

@@ -44,6 +44,7 @@ class SyncReport:
     new_rejects: int = 0
     allocations: int = 0
     source_unchanged: bool = False
+    full_read: bool = False
     duration_s: float = 0.0
     counts: dict[str, MergeCounts] = field(default_factory=dict)
     rejects: list[Reject] = field(default_factory=list)
@@ -93,6 +94,7 @@ def sync(
             if reading is None:
                 report.source_unchanged = True
             else:
+                report.full_read = reading.complete
                 _load(conn, company_id, run, reading, report)
                 _save_checkpoint(conn, company_id, run, reading.checkpoint(), previous)
             report.status = "completed_with_rejects" if report.rejected else "completed"

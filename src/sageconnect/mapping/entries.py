@@ -1,0 +1,230 @@
+"""The entries mapper: an ODBC source whose SQL says what each receivable line is.
+
+Customers and receivable entries are read with the mapping's two queries. A read
+is incremental (rows whose watermark is at or after the last one seen, minus a
+look-back window for rows committed late) or full (every row: what is not read
+is gone, so deletions and re-lettering are caught). A full read happens on the
+first sync, when asked, and every ``full_every_hours``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sageconnect.mapping.convert import ConvertError, Getter, compile_field, field_spec
+from sageconnect.mapping.documents import DocumentMaker, LedgerSettings
+from sageconnect.mapping.ledger_line import LedgerLine
+from sageconnect.mapping.spec import CustomersSpec, EntriesSpec, FieldRef, MappingSpec
+from sageconnect.model.records import Customer, Record, Reject
+from sageconnect.readers.odbc import OdbcSettings, OdbcSource
+
+EPOCH = dt.datetime(1900, 1, 1)  # noqa: DTZ001 - compared with the source's naive timestamps
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """How far back a read starts, per stream."""
+
+    customers: dt.datetime
+    entries: dt.datetime
+
+
+class EntriesMapper:
+    """A Mapper over an ODBC source described by a ``format = "entries"`` mapping."""
+
+    def __init__(
+        self,
+        spec: MappingSpec,
+        odbc: OdbcSettings,
+        settings: LedgerSettings,
+        now: Callable[[], dt.datetime],
+        *,
+        lookback_minutes: int | None = None,
+        full_every_hours: int | None = None,
+    ) -> None:
+        if spec.customers is None or spec.entries is None:
+            raise ValueError(
+                f"mapping {spec.mapping.name} lacks [customers] or [entries]"
+            )
+        self.name = spec.mapping.name
+        self.spec = spec
+        self.customers_spec, self.entries_spec = spec.customers, spec.entries
+        self.odbc = odbc
+        self.documents = DocumentMaker(settings)
+        self.now = now
+        self.lookback = dt.timedelta(
+            minutes=spec.odbc.lookback_minutes
+            if lookback_minutes is None
+            else lookback_minutes
+        )
+        self.full_every = dt.timedelta(
+            hours=full_every_hours or spec.odbc.full_every_hours
+        )
+        self.opening_unmatched = 0
+
+    def read(self, checkpoint: str | None, *, full: bool) -> EntriesReading:
+        state: dict[str, str] = json.loads(checkpoint) if checkpoint else {}
+        now = self.now()
+        last_full = state.get("full_at")
+        due = (
+            last_full is None
+            or now - dt.datetime.fromisoformat(last_full) >= self.full_every
+        )
+        if full or due or not state:
+            return EntriesReading(self, Window(EPOCH, EPOCH), state, full_at=now)
+        window = Window(
+            _since(state.get("customers"), self.lookback),
+            _since(state.get("entries"), self.lookback),
+        )
+        return EntriesReading(self, window, state, full_at=None)
+
+
+class EntriesReading:
+    """One read; ``complete`` when it is a full pass."""
+
+    def __init__(
+        self,
+        mapper: EntriesMapper,
+        window: Window,
+        state: dict[str, str],
+        full_at: dt.datetime | None,
+    ) -> None:
+        self.mapper = mapper
+        self.window = window
+        self.complete = full_at is not None
+        self.state = dict(state)
+        if full_at is not None:
+            self.state["full_at"] = full_at.isoformat()
+
+    def records(self) -> Iterator[Record]:
+        m = self.mapper
+        with OdbcSource(m.odbc) as source:
+            yield from self._stream(
+                source,
+                "customers",
+                m.customers_spec,
+                self.window.customers,
+                self._customer,
+            )
+            yield from self._stream(
+                source, "entries", m.entries_spec, self.window.entries, self._entry
+            )
+
+    def checkpoint(self) -> str:
+        return json.dumps(self.state, sort_keys=True)
+
+    def _stream(
+        self,
+        source: OdbcSource,
+        stream: str,
+        spec: CustomersSpec | EntriesSpec,
+        since: dt.datetime,
+        build: Callable[[dict[str, Getter], Sequence[Any]], Record],
+    ) -> Iterator[Record]:
+        params = [since] if spec.watermark else []
+        getters: dict[str, Getter] = {}
+        mark: int | None = None
+        newest = self.state.get(stream)
+        for names, row in source.rows(spec.query, params):
+            if not getters:
+                getters = _compile(spec, names)
+                mark = _position(names, spec.watermark)
+            try:
+                yield build(getters, row)
+            except ConvertError as bad:
+                key = _safe(getters.get("key") or getters["code"], row)
+                yield Reject(
+                    where=f"{stream}/{key}",
+                    field=bad.column,
+                    value=None if bad.value is None else str(bad.value)[:200],
+                    reason=bad.reason,
+                )
+            if mark is not None and (value := _timestamp(row[mark])):
+                newest = value if newest is None else max(newest, value)
+        if newest is not None:
+            self.state[stream] = newest
+
+    def _customer(self, get: dict[str, Getter], row: Sequence[Any]) -> Customer:
+        values = {name: getter(row) for name, getter in get.items()}
+        return Customer(
+            code=values["code"],
+            name=values["name"] or values["code"],
+            account=values.get("account", ""),
+            email=values.get("email") or None,
+            phone=values.get("phone") or None,
+            siren=values.get("siren") or None,
+            language=values.get("language") or "fr",
+            credit_limit=values.get("credit_limit"),
+            insured_limit=values.get("insured_limit"),
+            dunning_excluded=bool(values.get("dunning_excluded", False)),
+        )
+
+    def _entry(self, get: dict[str, Getter], row: Sequence[Any]) -> Record:
+        values = {name: getter(row) for name, getter in get.items()}
+        date: dt.date = values["date"]
+        line = LedgerLine(
+            line=0,
+            journal=values.get("journal", ""),
+            entry=values.get("entry", ""),
+            date=date,
+            account="",
+            customer=values["customer"],
+            customer_name="",
+            piece=values.get("piece", ""),
+            piece_date=values.get("issued"),
+            label=values.get("label", ""),
+            amount=values["amount"],
+            lettering=values.get("lettering", ""),
+            lettered_on=values.get("lettered_on"),
+            currency="",
+            currency_amount=None,
+            due=values.get("due"),
+        )
+        if not line.customer:
+            raise ConvertError("customer", None, "no customer account")
+        return self.mapper.documents.make(values["kind"], values["key"], line)
+
+
+def _compile(
+    spec: CustomersSpec | EntriesSpec, names: Sequence[str]
+) -> dict[str, Getter]:
+    """A getter per mapped field, bound to the query's column positions."""
+    fields = spec.fields
+    compiled: dict[str, Getter] = {}
+    for name in type(fields).model_fields:
+        ref: FieldRef | None = getattr(fields, name)
+        if ref is not None:
+            compiled[name] = compile_field(field_spec(ref), names)
+    return compiled
+
+
+def _position(names: Sequence[str], column: str | None) -> int | None:
+    if column is None:
+        return None
+    folded = [n.lower() for n in names]
+    if column.lower() not in folded:
+        raise ConvertError(column, None, "watermark column missing from the query")
+    return folded.index(column.lower())
+
+
+def _since(value: str | None, lookback: dt.timedelta) -> dt.datetime:
+    return dt.datetime.fromisoformat(value) - lookback if value else EPOCH
+
+
+def _timestamp(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.replace(microsecond=0).isoformat()
+    return dt.datetime.fromisoformat(str(value).strip()).isoformat()
+
+
+def _safe(getter: Getter, row: Sequence[Any]) -> str:
+    try:
+        return str(getter(row))
+    except ConvertError:
+        return "?"
