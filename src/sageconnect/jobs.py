@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import glob
+from importlib.metadata import EntryPoint
 from pathlib import Path
+from typing import cast
 
 import structlog
 from sqlalchemy import Engine
@@ -11,13 +13,14 @@ from sqlalchemy import Engine
 from sageconnect import logs
 from sageconnect.clock import Clock
 from sageconnect.config import Config, FileSource
-from sageconnect.errors import ConfigError, Problem, SourceUnavailable
+from sageconnect.errors import ConfigError, MappingError, Problem, SourceUnavailable
 from sageconnect.mapping import registry
 from sageconnect.mapping.documents import LedgerSettings
 from sageconnect.mapping.entries import EntriesMapper
 from sageconnect.mapping.ledger import LedgerMapper
 from sageconnect.mapping.protocol import Mapper
 from sageconnect.mapping.spec import MappingSpec
+from sageconnect.plugin import PluginContext
 from sageconnect.readers.odbc import OdbcSettings
 from sageconnect.store.sync import SyncReport, ensure_company, new_run_uid, sync
 
@@ -50,7 +53,13 @@ def build_mapper(config: Config, code: str, clock: Clock) -> Mapper:
     """The mapper a company's source names, checked against the mapping's reader."""
     company = config.companies[code]
     source = company.source
-    spec = registry.resolve(source.mapping, mapping_folders(config))
+    found = registry.resolve(
+        source.mapping, mapping_folders(config), key=f"companies.{code}.source.mapping"
+    )
+    terms = company.payment_terms
+    if isinstance(found, EntryPoint):
+        return _plugin(found, code, config, clock)
+    spec = found
     wanted = "file" if isinstance(source, FileSource) else "odbc"
     if spec.mapping.reader != wanted:
         raise ConfigError(
@@ -62,7 +71,6 @@ def build_mapper(config: Config, code: str, clock: Clock) -> Mapper:
                 )
             ]
         )
-    terms = company.payment_terms
     if isinstance(source, FileSource):
         settings = LedgerSettings(
             currency=company.currency,
@@ -94,6 +102,38 @@ def build_mapper(config: Config, code: str, clock: Clock) -> Mapper:
         lookback_minutes=source.lookback_minutes,
         full_every_hours=source.full_every_hours,
     )
+
+
+def _plugin(entry: EntryPoint, code: str, config: Config, clock: Clock) -> Mapper:
+    """Build a code mapper from its entry point; a broken plug-in is a config error."""
+    company = config.companies[code]
+    key = f"companies.{code}.source.mapping"
+    context = PluginContext(
+        company=code,
+        source=company.source,
+        settings=LedgerSettings(
+            currency=company.currency,
+            default_terms=company.payment_terms.default,
+            terms_by_customer=dict(company.payment_terms.by_customer),
+        ),
+        now=clock.now,
+        base_dir=config.base_dir,
+    )
+    try:
+        mapper = entry.load()(context)
+    except Exception as exc:
+        raise MappingError(
+            [Problem(key, repr(entry.name), f"a plug-in that loads ({exc!r})")]
+        ) from exc
+    if not callable(getattr(mapper, "read", None)) or not hasattr(mapper, "name"):
+        raise MappingError(
+            [
+                Problem(
+                    key, repr(entry.name), "a factory returning a Mapper (name, read)"
+                )
+            ]
+        )
+    return cast("Mapper", mapper)
 
 
 def sync_company(

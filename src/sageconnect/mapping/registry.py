@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -33,14 +34,48 @@ def available(folders: list[Path]) -> dict[str, Path]:
     return found
 
 
-def resolve(name: str, folders: list[Path], *, key: str = "mapping") -> MappingSpec:
-    """Load and validate mapping ``name``; a MappingError lists what exists."""
+GROUP = "sageconnect.mappers"
+
+
+def plugins() -> dict[str, EntryPoint]:
+    """Code mappers installed by packages, under the entry-point group."""
+    return {ep.name: ep for ep in entry_points(group=GROUP)}
+
+
+def resolve(
+    name: str, folders: list[Path], *, key: str = "mapping"
+) -> MappingSpec | EntryPoint:
+    """The mapping file or code plug-in named ``name``.
+
+    A name defined both ways, or not at all, is a MappingError that lists what
+    exists and where sageconnect looked.
+    """
     found = available(folders)
+    code = plugins()
+    if name in found and name in code:
+        raise MappingError(
+            [
+                Problem(
+                    key,
+                    repr(name),
+                    f"one definition, not two: {found[name]} and the plug-in "
+                    f"{code[name].value} (entry point {GROUP})",
+                )
+            ]
+        )
+    if name in code:
+        return code[name]
     if name not in found:
-        names = ", ".join(sorted(found)) or "none"
+        names = ", ".join(sorted({*found, *code})) or "none"
         where = ", ".join(str(f) for f in folders)
         raise MappingError(
-            [Problem(key, repr(name), f"one of: {names} (looked in {where})")]
+            [
+                Problem(
+                    key,
+                    repr(name),
+                    f"one of: {names} (looked in {where} and entry points {GROUP})",
+                )
+            ]
         )
     return load_file(found[name])
 

@@ -1,0 +1,103 @@
+"""The mapper contract suite, for sageconnect's own mappers and for plug-in authors.
+
+    from sageconnect.testing import assert_mapper
+
+    def test_my_mapper_meets_the_contract(update_golden):
+        golden = Path("fixtures/acme/expected")
+        assert_mapper(make_mapper(...), golden, update=update_golden)
+
+A mapper passes when its first read matches the golden files (records.jsonl and
+rejects.jsonl: one JSON object per line, keys sorted, amounts as strings), every
+record carries its natural key, every reject says where and why, and a second
+read from the saved checkpoint brings nothing new.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import difflib
+import enum
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sageconnect.mapping.protocol import Mapper
+from sageconnect.model.records import Customer, Invoice, Payment, Record, Reject
+
+
+def as_json(record: Record) -> str:
+    """One record as a line of golden file: its type, then its fields, keys sorted."""
+    data = {"type": type(record).__name__, **dataclasses.asdict(record)}
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, default=_plain)
+
+
+def assert_mapper(
+    mapper: Mapper, golden: Path, *, update: bool = False, root: Path | None = None
+) -> None:
+    """Run the contract on ``mapper``; with ``update``, rewrite the golden files.
+
+    ``root`` is cut from the start of file paths in rejects, so that golden files
+    do not depend on where the project is checked out.
+    """
+    reading = mapper.read(None, full=True)
+    assert reading is not None, "a first read (no checkpoint) must read"
+    first = list(reading.records())
+    checkpoint = reading.checkpoint()
+    rejects = [r for r in first if isinstance(r, Reject)]
+    records = [r for r in first if not isinstance(r, Reject)]
+    for record in records:
+        assert _key(record), f"a record without its natural key: {record}"
+    for reject in rejects:
+        assert reject.where, f"a reject that does not say where: {reject}"
+        assert reject.reason, f"a reject that does not say why: {reject}"
+    compare_golden(
+        golden / "records.jsonl", sorted(map(as_json, records)), update=update
+    )
+    prefix = f"{root}/" if root else ""
+    shown = [
+        dataclasses.replace(r, where=r.where.removeprefix(prefix)) for r in rejects
+    ]
+    compare_golden(golden / "rejects.jsonl", [as_json(r) for r in shown], update=update)
+    again = mapper.read(checkpoint, full=False)
+    if again is not None:
+        seen = {as_json(r) for r in records}
+        new = [
+            r
+            for r in again.records()
+            if not isinstance(r, Reject) and as_json(r) not in seen
+        ]
+        assert not new, (
+            f"a second read from the checkpoint brought {len(new)} new record(s)"
+        )
+
+
+def compare_golden(path: Path, lines: list[str], *, update: bool = False) -> None:
+    """Compare lines with a golden file, showing a unified diff; rewrite on update."""
+    if update:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+        return
+    expected = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    if lines != expected:
+        diff = "\n".join(
+            difflib.unified_diff(expected, lines, str(path), "found", lineterm="", n=1)
+        )
+        raise AssertionError(
+            f"{path} differs (rerun with --update-golden):\n{diff[:6000]}"
+        )
+
+
+def _key(record: Customer | Invoice | Payment) -> str:
+    return record.code if isinstance(record, Customer) else record.key
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    raise TypeError(type(value).__name__)

@@ -1,0 +1,65 @@
+"""Every mapper shipped, run through the contract suite plug-in authors use too."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sageconnect.clock import FixedClock
+from sageconnect.config import load
+from sageconnect.jobs import build_mapper
+from sageconnect.testing import assert_mapper
+from support import ROOT, build_sage, drop_sage
+
+FIXTURES = ROOT / "fixtures"
+
+
+def config_file(tmp_path: Path, source: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[store]\nurl = "sqlite:///s.db"\n[companies.acme]\nname = "ACME"\n'
+        f"[companies.acme.source]\n{source}\n"
+        '[companies.acme.payment_terms]\ndefault = "30d"\n'
+        'by_customer = { C0003 = "45d-eom", C0007 = "45d-eom", C0010 = "60d", C0011 = "60d" }\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("source", "golden"),
+    [
+        (
+            f'mapping = "fec"\npath = "{FIXTURES / "fec"}"',
+            FIXTURES / "fec" / "expected",
+        ),
+        (
+            f'mapping = "fec"\npath = "{FIXTURES / "fec-malformed"}"',
+            FIXTURES / "fec-malformed" / "expected",
+        ),
+    ],
+    ids=["fec", "fec-malformed"],
+)
+def test_file_mappers_meet_the_contract(
+    tmp_path: Path, clock: FixedClock, source: str, golden: Path, update_golden: bool
+) -> None:
+    """The FEC mapper's records and rejects match the golden files; a re-read adds nothing."""
+    config = load(config_file(tmp_path, source))
+    mapper = build_mapper(config, "acme", clock)
+    assert_mapper(mapper, golden, update=update_golden, root=ROOT)
+
+
+def test_the_sage100_mapper_meets_the_contract(
+    tmp_path: Path, clock: FixedClock, update_golden: bool
+) -> None:
+    """The Sage 100 ODBC mapper (SQLite driver) matches its golden records; a re-read adds nothing."""
+    db = build_sage("sqlite", tmp_path)
+    try:
+        config = load(
+            config_file(tmp_path, f'mapping = "sage100"\n{db.source_settings}')
+        )
+        golden = FIXTURES / "sage100" / "expected"
+        assert_mapper(build_mapper(config, "acme", clock), golden, update=update_golden)
+    finally:
+        drop_sage(db)
