@@ -17,6 +17,7 @@ from sageconnect.errors import ConfigError, MappingError, Problem, SourceUnavail
 from sageconnect.mapping import registry
 from sageconnect.mapping.documents import LedgerSettings
 from sageconnect.mapping.entries import EntriesMapper
+from sageconnect.mapping.file_entries import FileEntriesMapper
 from sageconnect.mapping.ledger import LedgerMapper
 from sageconnect.mapping.protocol import Mapper
 from sageconnect.mapping.spec import MappingSpec
@@ -79,6 +80,11 @@ def build_mapper(config: Config, code: str, clock: Clock) -> Mapper:
             receivable_accounts=source.receivable_accounts,
             encoding=source.encoding,
         )
+        if spec.mapping.format == "entries":
+            folder = config.resolve_path(source.path)
+            if not folder.is_dir():
+                raise SourceUnavailable(str(folder), "not a folder of export files")
+            return FileEntriesMapper(spec, folder, settings)
         return LedgerMapper(spec, source_files(config, source, spec), settings)
     settings = LedgerSettings(
         currency=company.currency,

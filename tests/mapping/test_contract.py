@@ -38,13 +38,17 @@ def config_file(tmp_path: Path, source: str) -> Path:
             f'mapping = "fec"\npath = "{FIXTURES / "fec-malformed"}"',
             FIXTURES / "fec-malformed" / "expected",
         ),
+        (
+            f'mapping = "csv"\npath = "{FIXTURES / "csv"}"',
+            FIXTURES / "csv" / "expected",
+        ),
     ],
-    ids=["fec", "fec-malformed"],
+    ids=["fec", "fec-malformed", "csv"],
 )
 def test_file_mappers_meet_the_contract(
     tmp_path: Path, clock: FixedClock, source: str, golden: Path, update_golden: bool
 ) -> None:
-    """The FEC mapper's records and rejects match the golden files; a re-read adds nothing."""
+    """File mappers' records and rejects match the golden files; a re-read adds nothing."""
     config = load(config_file(tmp_path, source))
     mapper = build_mapper(config, "acme", clock)
     assert_mapper(mapper, golden, update=update_golden, root=ROOT)

@@ -138,4 +138,4 @@ def test_an_unknown_name_lists_files_and_plugins(
     )
     assert main(["check", "-c", str(path)]) == 78
     err = capsys.readouterr().err
-    assert "one of: acme-erp, fec, sage100" in err
+    assert "one of: acme-erp, csv, fec, sage100" in err

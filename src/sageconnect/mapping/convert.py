@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sageconnect.model.money import cents
+from sageconnect.model.money import cents, parse_amount
 
 Kind = Literal["text", "decimal", "date", "flag", "enum", "period_day", "amount_sense"]
 _NULL_DATES = (dt.date(1753, 1, 1), dt.date(1900, 1, 1))
@@ -41,6 +41,7 @@ class FieldSpec(BaseModel):
     values: dict[str, str] = {}
     first: int | None = Field(default=None, ge=1)
     zero_is_none: bool = False
+    format: str | None = None  # dates written as text, e.g. "%d/%m/%Y"
     debit: tuple[str, ...] = ("0", "D", "+1", "1")
     credit: tuple[str, ...] = ("1", "C", "-1")
 
@@ -108,11 +109,11 @@ def _decimal(spec: FieldSpec, cols: list[tuple[str, int]]) -> Getter:
     return get
 
 
-def _date(_spec: FieldSpec, cols: list[tuple[str, int]]) -> Getter:
+def _date(spec: FieldSpec, cols: list[tuple[str, int]]) -> Getter:
     name, i = cols[0]
 
     def get(row: Sequence[Any]) -> dt.date | None:
-        return _to_date(name, row[i])
+        return _to_date(name, row[i], spec.format)
 
     return get
 
@@ -160,15 +161,17 @@ def _period_day(_spec: FieldSpec, cols: list[tuple[str, int]]) -> Getter:
 
 def _amount_sense(spec: FieldSpec, cols: list[tuple[str, int]]) -> Getter:
     (amount_name, a), (sense_name, s) = cols
+    debit = {code.upper() for code in spec.debit}
+    credit = {code.upper() for code in spec.credit}
 
     def get(row: Sequence[Any]) -> Decimal:
         amount = _to_decimal(amount_name, row[a])
         if amount is None:
             raise ConvertError(amount_name, None, "no amount")
         sense = "" if row[s] is None else str(row[s]).strip().upper()
-        if sense in spec.debit:
+        if sense in debit:
             return amount
-        if sense in spec.credit:
+        if sense in credit:
             return -amount
         raise ConvertError(sense_name, row[s], "not a debit or credit code")
 
@@ -178,6 +181,11 @@ def _amount_sense(spec: FieldSpec, cols: list[tuple[str, int]]) -> Getter:
 def _to_decimal(name: str, value: Any) -> Decimal | None:
     if value is None or value == "":
         return None
+    if isinstance(value, str) and "," in value:
+        try:
+            return parse_amount(value, decimal_comma=True)
+        except ValueError as exc:
+            raise ConvertError(name, value, str(exc)) from None
     try:
         # floats (SQLite REAL) go through their shortest repr, never binary.
         amount = (
@@ -192,7 +200,7 @@ def _to_decimal(name: str, value: Any) -> Decimal | None:
     return cents(amount)
 
 
-def _to_date(name: str, value: Any) -> dt.date | None:
+def _to_date(name: str, value: Any, fmt: str | None = None) -> dt.date | None:
     if value is None or value == "":
         return None
     if isinstance(value, dt.datetime):
@@ -200,10 +208,15 @@ def _to_date(name: str, value: Any) -> dt.date | None:
     elif isinstance(value, dt.date):
         day = value
     else:
+        text = str(value).strip()
         try:
-            day = dt.date.fromisoformat(str(value).strip()[:10])
+            if fmt:
+                day = dt.datetime.strptime(text, fmt).date()  # noqa: DTZ007 - a date
+            else:
+                day = dt.date.fromisoformat(text[:10])
         except ValueError:
-            raise ConvertError(name, value, "not a date") from None
+            expected = f" (expected {fmt})" if fmt else " (expected YYYY-MM-DD)"
+            raise ConvertError(name, value, "not a date" + expected) from None
     return None if day in _NULL_DATES else day
 
 

@@ -15,11 +15,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sageconnect.mapping.convert import ConvertError, Getter, compile_field, field_spec
+from sageconnect.errors import SourceUnavailable
+from sageconnect.mapping.convert import ConvertError, Getter
 from sageconnect.mapping.documents import DocumentMaker, LedgerSettings
-from sageconnect.mapping.ledger_line import LedgerLine
-from sageconnect.mapping.spec import CustomersSpec, EntriesSpec, FieldRef, MappingSpec
-from sageconnect.model.records import Customer, Record, Reject
+from sageconnect.mapping.rows import RowBuilder, compile_fields, safe_key
+from sageconnect.mapping.spec import CustomersSpec, EntriesSpec, MappingSpec
+from sageconnect.model.records import Record, Reject
 from sageconnect.readers.odbc import OdbcSettings, OdbcSource
 
 EPOCH = dt.datetime(1900, 1, 1)  # noqa: DTZ001 - compared with the source's naive timestamps
@@ -54,7 +55,7 @@ class EntriesMapper:
         self.spec = spec
         self.customers_spec, self.entries_spec = spec.customers, spec.entries
         self.odbc = odbc
-        self.documents = DocumentMaker(settings)
+        self.rows = RowBuilder(DocumentMaker(settings))
         self.now = now
         self.lookback = dt.timedelta(
             minutes=spec.odbc.lookback_minutes
@@ -108,10 +109,14 @@ class EntriesReading:
                 "customers",
                 m.customers_spec,
                 self.window.customers,
-                self._customer,
+                m.rows.customer,
             )
             yield from self._stream(
-                source, "entries", m.entries_spec, self.window.entries, self._entry
+                source,
+                "entries",
+                m.entries_spec,
+                self.window.entries,
+                self.mapper.rows.entry,
             )
 
     def checkpoint(self) -> str:
@@ -129,14 +134,20 @@ class EntriesReading:
         getters: dict[str, Getter] = {}
         mark: int | None = None
         newest = self.state.get(stream)
-        for names, row in source.rows(spec.query, params):
+        for names, row in source.rows(str(spec.query), params):
             if not getters:
-                getters = _compile(spec, names)
-                mark = _position(names, spec.watermark)
+                try:
+                    getters = compile_fields(spec, names)
+                    mark = _position(names, spec.watermark)
+                except ConvertError as exc:
+                    raise SourceUnavailable(
+                        f"{self.mapper.name}:{stream}",
+                        f"the query has no column {exc.column} ({exc.reason})",
+                    ) from None
             try:
                 yield build(getters, row)
             except ConvertError as bad:
-                key = _safe(getters.get("key") or getters["code"], row)
+                key = safe_key(getters.get("key") or getters["code"], row)
                 yield Reject(
                     where=f"{stream}/{key}",
                     field=bad.column,
@@ -147,59 +158,6 @@ class EntriesReading:
                 newest = value if newest is None else max(newest, value)
         if newest is not None:
             self.state[stream] = newest
-
-    def _customer(self, get: dict[str, Getter], row: Sequence[Any]) -> Customer:
-        values = {name: getter(row) for name, getter in get.items()}
-        return Customer(
-            code=values["code"],
-            name=values["name"] or values["code"],
-            account=values.get("account", ""),
-            email=values.get("email") or None,
-            phone=values.get("phone") or None,
-            siren=values.get("siren") or None,
-            language=values.get("language") or "fr",
-            credit_limit=values.get("credit_limit"),
-            insured_limit=values.get("insured_limit"),
-            dunning_excluded=bool(values.get("dunning_excluded", False)),
-        )
-
-    def _entry(self, get: dict[str, Getter], row: Sequence[Any]) -> Record:
-        values = {name: getter(row) for name, getter in get.items()}
-        date: dt.date = values["date"]
-        line = LedgerLine(
-            line=0,
-            journal=values.get("journal", ""),
-            entry=values.get("entry", ""),
-            date=date,
-            account="",
-            customer=values["customer"],
-            customer_name="",
-            piece=values.get("piece", ""),
-            piece_date=values.get("issued"),
-            label=values.get("label", ""),
-            amount=values["amount"],
-            lettering=values.get("lettering", ""),
-            lettered_on=values.get("lettered_on"),
-            currency="",
-            currency_amount=None,
-            due=values.get("due"),
-        )
-        if not line.customer:
-            raise ConvertError("customer", None, "no customer account")
-        return self.mapper.documents.make(values["kind"], values["key"], line)
-
-
-def _compile(
-    spec: CustomersSpec | EntriesSpec, names: Sequence[str]
-) -> dict[str, Getter]:
-    """A getter per mapped field, bound to the query's column positions."""
-    fields = spec.fields
-    compiled: dict[str, Getter] = {}
-    for name in type(fields).model_fields:
-        ref: FieldRef | None = getattr(fields, name)
-        if ref is not None:
-            compiled[name] = compile_field(field_spec(ref), names)
-    return compiled
 
 
 def _position(names: Sequence[str], column: str | None) -> int | None:
@@ -221,10 +179,3 @@ def _timestamp(value: Any) -> str | None:
     if isinstance(value, dt.datetime):
         return value.replace(microsecond=0).isoformat()
     return dt.datetime.fromisoformat(str(value).strip()).isoformat()
-
-
-def _safe(getter: Getter, row: Sequence[Any]) -> str:
-    try:
-        return str(getter(row))
-    except ConvertError:
-        return "?"

@@ -121,16 +121,22 @@ class EntryFields(_Section):
     lettered_on: FieldRef | None = None
 
 
-class QuerySpec(_Section):
-    """One SQL query; with a watermark, it takes the lower bound as its only ``?``."""
+class StreamSpec(_Section):
+    """Where one stream's rows come from: a SQL query (ODBC) or a file name (file).
 
-    query: str = Field(min_length=10)
+    A query with a watermark takes the lower bound as its only ``?``.
+    """
+
+    query: str | None = Field(default=None, min_length=10)
+    file: str | None = None
     watermark: str | None = None
 
     @model_validator(mode="after")
-    def _placeholder(self) -> QuerySpec:
+    def _placeholder(self) -> StreamSpec:
+        if (self.query is None) == (self.file is None):
+            raise ValueError("exactly one of query (ODBC) or file (file sources)")
         wanted = 1 if self.watermark else 0
-        if self.query.count("?") != wanted:
+        if self.query is not None and self.query.count("?") != wanted:
             raise ValueError(
                 f"the query must have exactly {wanted} ? placeholder(s)"
                 + (" for the watermark" if wanted else "")
@@ -138,11 +144,11 @@ class QuerySpec(_Section):
         return self
 
 
-class CustomersSpec(QuerySpec):
+class CustomersSpec(StreamSpec):
     fields: CustomerFields
 
 
-class EntriesSpec(QuerySpec):
+class EntriesSpec(StreamSpec):
     fields: EntryFields
 
 
@@ -166,6 +172,15 @@ class MappingSpec(_Section):
         if self.mapping.format == "entries":
             if self.customers is None or self.entries is None:
                 raise ValueError("format entries needs [customers] and [entries]")
+            source = "query" if self.mapping.reader == "odbc" else "file"
+            for name, stream in (
+                ("customers", self.customers),
+                ("entries", self.entries),
+            ):
+                if getattr(stream, source) is None:
+                    raise ValueError(
+                        f"[{name}] needs a {source} for a {self.mapping.reader} reader"
+                    )
             kind = field_spec(self.entries.fields.kind)
             if kind.as_ == "enum" and not set(kind.values.values()) <= KINDS:
                 raise ValueError(
