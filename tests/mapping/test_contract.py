@@ -42,8 +42,12 @@ def config_file(tmp_path: Path, source: str) -> Path:
             f'mapping = "csv"\npath = "{FIXTURES / "csv"}"',
             FIXTURES / "csv" / "expected",
         ),
+        (
+            f'mapping = "ebp"\npath = "{FIXTURES / "ebp"}"',
+            FIXTURES / "ebp" / "expected",
+        ),
     ],
-    ids=["fec", "fec-malformed", "csv"],
+    ids=["fec", "fec-malformed", "csv", "ebp"],
 )
 def test_file_mappers_meet_the_contract(
     tmp_path: Path, clock: FixedClock, source: str, golden: Path, update_golden: bool

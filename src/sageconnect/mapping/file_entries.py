@@ -88,6 +88,8 @@ class FileEntriesReading:
             path,
             encoding=file.encoding if encoding == "auto" else encoding,
             delimiter=file.delimiter,
+            names=() if file.header else file.columns,
+            quoted=file.quoted,
         )
         try:
             getters = compile_fields(spec, fmt.header)

@@ -99,7 +99,13 @@ class LedgerMapper:
             if self.settings.encoding != "auto"
             else file.encoding
         )
-        return sniff(path, encoding=encoding, delimiter=file.delimiter)
+        return sniff(
+            path,
+            encoding=encoding,
+            delimiter=file.delimiter,
+            names=() if file.header else file.columns,
+            quoted=file.quoted,
+        )
 
     def _lines(
         self, path: Path, fmt: FileFormat

@@ -31,6 +31,15 @@ class FileSpec(_Section):
     delimiter: Literal["auto", "\t", "|", ";", ","] = "auto"
     decimal_comma: bool = True
     date_formats: tuple[str, ...] = ("%Y%m%d",)
+    header: bool = True
+    columns: tuple[str, ...] = ()  # names of the columns when there is no header line
+    quoted: bool = False  # fields may be wrapped in double quotes
+
+    @model_validator(mode="after")
+    def _names(self) -> FileSpec:
+        if not self.header and not self.columns:
+            raise ValueError("a file without header needs columns = [names]")
+        return self
 
 
 class LedgerColumns(_Section):

@@ -9,6 +9,7 @@ cannot be read is yielded as a Reject and the rest of the file goes on.
 from __future__ import annotations
 
 import codecs
+import csv
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,10 +35,22 @@ class FileFormat:
     header: tuple[str, ...]
     header_line: int
     newline: bytes
+    quoted: bool = False
 
 
-def sniff(path: Path, *, encoding: str = "auto", delimiter: str = "auto") -> FileFormat:
-    """Read the start of a file and decide how to decode and split it."""
+def sniff(
+    path: Path,
+    *,
+    encoding: str = "auto",
+    delimiter: str = "auto",
+    names: tuple[str, ...] = (),
+    quoted: bool = False,
+) -> FileFormat:
+    """Read the start of a file and decide how to decode and split it.
+
+    ``names`` gives the columns of a file without a header line; ``quoted`` says
+    fields may be wrapped in double quotes (comma CSV from EBP and alike).
+    """
     try:
         sample, extra = _samples(path)
     except OSError as exc:
@@ -45,19 +58,27 @@ def sniff(path: Path, *, encoding: str = "auto", delimiter: str = "auto") -> Fil
     newline = b"\n" if b"\n" in sample or b"\r" not in sample else b"\r"
     if encoding == "auto":
         encoding = _guess_encoding(sample + newline + extra, newline)
-    number, header_text = _first_line(sample, newline, encoding)
-    if header_text is None:
+    number, first_text = _first_line(sample, newline, encoding)
+    if first_text is None:
         raise SourceUnavailable(str(path), "empty file: no header line")
     if delimiter == "auto":
-        delimiter = max(DELIMITERS, key=header_text.count)
-        if header_text.count(delimiter) == 0:
+        delimiter = max(DELIMITERS, key=first_text.count)
+        if first_text.count(delimiter) == 0:
             raise SourceUnavailable(
-                str(path), "header line has no TAB, | or ; separator"
+                str(path), "first line has no TAB, | or ; separator"
             )
-    header = [name.strip() for name in header_text.split(delimiter)]
+    if names:
+        return FileFormat(encoding, delimiter, names, 0, newline, quoted)
+    header = [name.strip() for name in _split(first_text, delimiter, quoted=quoted)]
     while header and not header[-1]:
         header.pop()
-    return FileFormat(encoding, delimiter, tuple(header), number, newline)
+    return FileFormat(encoding, delimiter, tuple(header), number, newline, quoted)
+
+
+def _split(text: str, delimiter: str, *, quoted: bool) -> list[str]:
+    if not quoted or '"' not in text:
+        return text.split(delimiter)
+    return next(csv.reader([text], delimiter=delimiter))
 
 
 def read_rows(path: Path, fmt: FileFormat) -> Iterator[Row | Reject]:
@@ -78,7 +99,7 @@ def read_rows(path: Path, fmt: FileFormat) -> Iterator[Row | Reject]:
             except UnicodeDecodeError:
                 yield _undecodable(where, number, raw, fmt)
                 continue
-            fields = [f.strip() for f in text.split(fmt.delimiter)]
+            fields = [f.strip() for f in _split(text, fmt.delimiter, quoted=fmt.quoted)]
             if len(fields) > width and not any(fields[width:]):
                 del fields[width:]
             if len(fields) != width:
