@@ -1,0 +1,192 @@
+"""Benchmark: reading Sage 100 entries through ODBC, against a bare pyodbc loop.
+
+    .venv/bin/python bench/odbc.py [--rows 1000000] [--pg postgresql://postgres@127.0.0.1:5432/test]
+
+Builds the seeded Sage 100 fixture (fixtures/sage100/build.py, 100 000 entries),
+copies its F_ECRITUREC lines with shifted EC_No until the table holds --rows,
+then measures, each in a fresh process (peak RSS is the process's own):
+
+- floor: a bare pyodbc fetchmany(5000) loop over the sage100 mapping's entries query;
+- read: sageconnect's mapper turning those rows into records (no store);
+- sync: ``sageconnect sync --full`` into an empty SQLite store.
+
+Drivers: SQLite ODBC (always) and psqlODBC (with --pg). Results go to
+bench/results/odbc.md and stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pyodbc
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE_ENTRIES = 100_000
+WRAPPER = """
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+out = subprocess.run(sys.argv[1:], check=True, capture_output=True, text=True).stdout
+wall = time.perf_counter() - start
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps([wall, rss, out.strip()]))
+"""
+FLOOR = """
+import datetime as dt, sys, pyodbc, tomllib
+pyodbc.pooling = False
+query = tomllib.load(open(sys.argv[2], "rb"))["entries"]["query"]
+conn = pyodbc.connect(sys.argv[1], autocommit=True)
+cursor = conn.execute(query, dt.datetime(1900, 1, 1))
+n = 0
+while batch := cursor.fetchmany(5000):
+    n += len(batch)
+print(n)
+"""
+READ = """
+import sys
+from pathlib import Path
+from sageconnect.clock import SystemClock
+from sageconnect.config import load
+from sageconnect.jobs import build_mapper
+mapper = build_mapper(load(Path(sys.argv[1])), "bench", SystemClock())
+reading = mapper.read(None, full=True)
+print(sum(1 for r in reading.records() if type(r).__name__ in ("Invoice", "Payment")))
+"""
+
+
+def child(cmd: list[str]) -> tuple[float, int, str]:
+    """Wall seconds, peak RSS (MiB) and output of cmd in its own process."""
+    out = subprocess.run(
+        [sys.executable, "-c", WRAPPER, *cmd],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    wall, rss, text = json.loads(out)
+    return float(wall), int(rss) // 1024, str(text)
+
+
+def builder() -> object:
+    spec = importlib.util.spec_from_file_location(
+        "sage_build", ROOT / "fixtures/sage100/build.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["sage_build"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+CUSTOMER_LINES = "SELECT COUNT(*) FROM F_ECRITUREC e JOIN F_COMPTET t ON t.CT_Num = e.CT_Num WHERE t.CT_Type = 0"
+
+
+def grow(conn: pyodbc.Connection, rows: int) -> int:
+    """Copy customer lines with shifted EC_No until the entries query returns ``rows``."""
+    cursor = conn.execute("SELECT * FROM F_ECRITUREC WHERE 1 = 0")
+    names = [d[0] for d in cursor.description if d[0].lower() != "cbmarq"]
+    top = int(conn.execute("SELECT MAX(EC_No) FROM F_ECRITUREC").fetchval())
+    count = int(conn.execute(CUSTOMER_LINES).fetchval())
+    cols = ", ".join(names)
+    copy = 1
+    while count < rows:
+        shift = copy * top
+        select = ", ".join(
+            f"EC_No + {shift}" if n.lower() == "ec_no" else n for n in names
+        )
+        conn.execute(
+            f"INSERT INTO F_ECRITUREC ({cols}) SELECT {select} FROM F_ECRITUREC"
+            f" WHERE EC_No <= {top} AND CT_Num IN"
+            " (SELECT CT_Num FROM F_COMPTET WHERE CT_Type = 0)"
+        )
+        conn.commit()
+        count = int(conn.execute(CUSTOMER_LINES).fetchval())
+        copy += 1
+    return count
+
+
+def measure(
+    label: str, source: str, encoding: str, work: Path
+) -> list[tuple[str, int, float, int]]:
+    config = work / f"{label}.toml"
+    config.write_text(
+        f'[store]\nurl = "sqlite:///{work / (label + "-store.db")}"\n[logging]\nlevel = "warning"\n'
+        f'[companies.bench]\nname = "Bench"\n[companies.bench.source]\nmapping = "sage100"\n'
+        f'connection_string = "{source}"\nencoding = "{encoding}"\n',
+        encoding="utf-8",
+    )
+    mapping = str(ROOT / "mappings" / "sage100.toml")
+    exe = str(Path(sys.executable).parent / "sageconnect")
+    wall, rss, rows = child([sys.executable, "-c", FLOOR, source, mapping])
+    results = [(f"{label}: floor, bare pyodbc fetchmany", int(rows), wall, rss)]
+    wall, rss, records = child([sys.executable, "-c", READ, str(config)])
+    results.append(
+        (f"{label}: sageconnect read (records, no store)", int(records), wall, rss)
+    )
+    wall, rss, _ = child([exe, "sync", "-c", str(config), "--full"])
+    results.append((f"{label}: sageconnect sync into SQLite", int(records), wall, rss))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--pg", help="PostgreSQL URL, e.g. postgresql://postgres@127.0.0.1:5432/test"
+    )
+    args = parser.parse_args()
+    build = builder()
+    rows: list[tuple[str, int, float, int]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        conn = build.connect("sqlite", path=work / "sage.db")  # type: ignore[attr-defined]
+        build.build(conn, "sqlite", customers=2000, entries=BASE_ENTRIES, seed=7)  # type: ignore[attr-defined]
+        grow(conn, args.rows)
+        conn.close()
+        rows += measure(
+            "SQLite ODBC",
+            f"Driver={{SQLite3}};Database={work / 'sage.db'}",
+            "utf-8",
+            work,
+        )
+        if args.pg:
+            from urllib.parse import urlsplit  # noqa: PLC0415
+
+            url = urlsplit(args.pg)
+            base = (
+                f"Driver={{PostgreSQL Unicode}};Servername={url.hostname};Port={url.port or 5432};"
+                f"Database={url.path.lstrip('/')};Username={url.username or 'postgres'}"
+            )
+            conn = build.connect("postgresql", dsn_string=base, schema="bench_odbc")  # type: ignore[attr-defined]
+            build.build(
+                conn, "postgresql", customers=2000, entries=BASE_ENTRIES, seed=7
+            )  # type: ignore[attr-defined]
+            grow(conn, args.rows)
+            conn.close()
+            source = f"{base};UseDeclareFetch=1;Fetch=5000;ConnSettings=SET search_path TO bench_odbc"
+            try:
+                rows += measure("psqlODBC", source, "utf-8", work)
+            finally:
+                with pyodbc.connect(base, autocommit=True) as admin:
+                    admin.execute("DROP SCHEMA IF EXISTS bench_odbc CASCADE")
+    table = [
+        "| measure | entry rows | wall s | rows/s | peak RSS MiB |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    table += [f"| {m} | {n} | {w:.2f} | {n / w:,.0f} | {r} |" for m, n, w, r in rows]
+    text = "\n".join(table) + "\n"
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "odbc.md").write_text(
+        f"Command: {' '.join(sys.argv)}\n\n{text}", encoding="utf-8"
+    )
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
