@@ -24,7 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from sageconnect.mapping.protocol import Mapper
-from sageconnect.model.records import Customer, Invoice, Payment, Record, Reject
+from sageconnect.model.records import (
+    Contact,
+    Customer,
+    Invoice,
+    Payment,
+    Record,
+    Reject,
+)
 
 
 def as_json(record: Record) -> str:
@@ -89,7 +96,7 @@ def compare_golden(path: Path, lines: list[str], *, update: bool = False) -> Non
         )
 
 
-def _key(record: Customer | Invoice | Payment) -> str:
+def _key(record: Customer | Contact | Invoice | Payment) -> str:
     return record.code if isinstance(record, Customer) else record.key
 
 

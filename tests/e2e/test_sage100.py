@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from sageconnect.clock import FixedClock
 from sageconnect.config import Config, load
 from sageconnect.jobs import sync_company
 from sageconnect.store.engine import open_store
 from sageconnect.store.queries import balances, company_ids
+from sageconnect.store.tables import contacts, customers
 from support import SageDb, build_sage, drop_sage
 
 TARGETS = ["sqlite", "postgresql", "mariadb"]
@@ -178,3 +179,28 @@ def test_changes_in_the_source_are_all_reflected(
     assert {
         c: v for c, v in store_balances(store, clock).items() if c in expected
     } == expected
+
+
+def test_contacts_arrive_with_their_customer(
+    sage: SageDb, tmp_path: Path, store: Engine, clock: FixedClock
+) -> None:
+    """Every F_CONTACTT person of a customer is stored once, under that customer."""
+    sync_company(config_for(tmp_path, sage), "acme", store, clock)
+    with sage.admin() as conn:
+        expected = {
+            (str(num).strip(), f"{first} {last}".strip())
+            for num, first, last in conn.execute(
+                "SELECT c.CT_Num, c.CT_Prenom, c.CT_Nom FROM F_CONTACTT c "
+                "JOIN F_COMPTET t ON t.CT_Num = c.CT_Num WHERE t.CT_Type = 0"
+            ).fetchall()
+        }
+    with store.connect() as conn:
+        found = set(
+            conn.execute(
+                select(customers.c.code, contacts.c.name).join(
+                    customers, customers.c.id == contacts.c.customer_id
+                )
+            ).all()
+        )
+    assert found == expected
+    assert len(expected) > 50

@@ -7,8 +7,9 @@ A field is either a column name (text) or a table::
     language = { column = "CT_Langue", as = "enum", values = { 0 = "fr", 2 = "en" } }
 
 Converters: ``text`` (first non-empty of its columns, optionally cut to ``first``
-characters), ``decimal`` (``zero_is_none`` for Sage's "0 = no limit"), ``date``
-(Sage's 1753-01-01 and 1900-01-01 mean none),
+characters), ``concat`` (non-empty values joined by ``separator``), ``decimal``
+(``zero_is_none`` for Sage's "0 = no limit"), ``date`` (Sage's 1753-01-01 and
+1900-01-01 mean none),
 ``flag`` (0/1), ``enum``, ``period_day`` (a period's first day plus a day number),
 ``amount_sense`` (an unsigned amount and a debit/credit code). No expressions:
 anything cleverer belongs in the SQL or in a code mapper.
@@ -25,7 +26,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sageconnect.model.money import cents, parse_amount
 
-Kind = Literal["text", "decimal", "date", "flag", "enum", "period_day", "amount_sense"]
+Kind = Literal[
+    "text", "concat", "decimal", "date", "flag", "enum", "period_day", "amount_sense"
+]
 _NULL_DATES = (dt.date(1753, 1, 1), dt.date(1900, 1, 1))
 _ARITY = {"period_day": 2, "amount_sense": 2}
 
@@ -42,6 +45,7 @@ class FieldSpec(BaseModel):
     first: int | None = Field(default=None, ge=1)
     zero_is_none: bool = False
     format: str | None = None  # dates written as text, e.g. "%d/%m/%Y"
+    separator: str = " "  # concat: between the non-empty values
     debit: tuple[str, ...] = ("0", "D", "+1", "1")
     credit: tuple[str, ...] = ("1", "C", "-1")
 
@@ -95,6 +99,14 @@ def _text(spec: FieldSpec, cols: list[tuple[str, int]]) -> Getter:
             if value is not None and (text := str(value).strip()):
                 return text[: spec.first] if spec.first else text
         return ""
+
+    return get
+
+
+def _concat(spec: FieldSpec, cols: list[tuple[str, int]]) -> Getter:
+    def get(row: Sequence[Any]) -> str:
+        parts = (str(row[i]).strip() for _, i in cols if row[i] is not None)
+        return spec.separator.join(p for p in parts if p)
 
     return get
 
@@ -222,6 +234,7 @@ def _to_date(name: str, value: Any, fmt: str | None = None) -> dt.date | None:
 
 _BUILDERS: dict[str, Callable[[FieldSpec, list[tuple[str, int]]], Getter]] = {
     "text": _text,
+    "concat": _concat,
     "decimal": _decimal,
     "date": _date,
     "flag": _flag,

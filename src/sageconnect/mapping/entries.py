@@ -12,26 +12,26 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sageconnect.errors import SourceUnavailable
 from sageconnect.mapping.convert import ConvertError, Getter
 from sageconnect.mapping.documents import DocumentMaker, LedgerSettings
 from sageconnect.mapping.rows import RowBuilder, compile_fields, safe_key
-from sageconnect.mapping.spec import CustomersSpec, EntriesSpec, MappingSpec
+from sageconnect.mapping.spec import (
+    ContactsSpec,
+    CustomersSpec,
+    EntriesSpec,
+    MappingSpec,
+)
 from sageconnect.model.records import Record, Reject
 from sageconnect.readers.odbc import OdbcSettings, OdbcSource
 
 EPOCH = dt.datetime(1900, 1, 1)  # noqa: DTZ001 - compared with the source's naive timestamps
 
 
-@dataclass(frozen=True, slots=True)
-class Window:
-    """How far back a read starts, per stream."""
-
-    customers: dt.datetime
-    entries: dt.datetime
+Build = Callable[[dict[str, Getter], Sequence[Any]], Record]
+Stream = tuple[str, CustomersSpec | ContactsSpec | EntriesSpec, Build]
 
 
 class EntriesMapper:
@@ -53,9 +53,12 @@ class EntriesMapper:
             )
         self.name = spec.mapping.name
         self.spec = spec
-        self.customers_spec, self.entries_spec = spec.customers, spec.entries
         self.odbc = odbc
-        self.rows = RowBuilder(DocumentMaker(settings))
+        self.rows = rows = RowBuilder(DocumentMaker(settings))
+        self.streams: list[Stream] = [("customers", spec.customers, rows.customer)]
+        if spec.contacts is not None:
+            self.streams.append(("contacts", spec.contacts, rows.contact))
+        self.streams.append(("entries", spec.entries, rows.entry))
         self.now = now
         self.lookback = dt.timedelta(
             minutes=spec.odbc.lookback_minutes
@@ -76,11 +79,10 @@ class EntriesMapper:
             or now - dt.datetime.fromisoformat(last_full) >= self.full_every
         )
         if full or due or not state:
-            return EntriesReading(self, Window(EPOCH, EPOCH), state, full_at=now)
-        window = Window(
-            _since(state.get("customers"), self.lookback),
-            _since(state.get("entries"), self.lookback),
-        )
+            return EntriesReading(self, dict.fromkeys(state, EPOCH), state, full_at=now)
+        window = {
+            name: _since(state.get(name), self.lookback) for name, _, _ in self.streams
+        }
         return EntriesReading(self, window, state, full_at=None)
 
 
@@ -90,7 +92,7 @@ class EntriesReading:
     def __init__(
         self,
         mapper: EntriesMapper,
-        window: Window,
+        window: dict[str, dt.datetime],
         state: dict[str, str],
         full_at: dt.datetime | None,
     ) -> None:
@@ -102,22 +104,10 @@ class EntriesReading:
             self.state["full_at"] = full_at.isoformat()
 
     def records(self) -> Iterator[Record]:
-        m = self.mapper
-        with OdbcSource(m.odbc) as source:
-            yield from self._stream(
-                source,
-                "customers",
-                m.customers_spec,
-                self.window.customers,
-                m.rows.customer,
-            )
-            yield from self._stream(
-                source,
-                "entries",
-                m.entries_spec,
-                self.window.entries,
-                self.mapper.rows.entry,
-            )
+        with OdbcSource(self.mapper.odbc) as source:
+            for name, spec, build in self.mapper.streams:
+                since = self.window.get(name, EPOCH)
+                yield from self._stream(source, name, spec, since, build)
 
     def checkpoint(self) -> str:
         return json.dumps(self.state, sort_keys=True)
@@ -126,9 +116,9 @@ class EntriesReading:
         self,
         source: OdbcSource,
         stream: str,
-        spec: CustomersSpec | EntriesSpec,
+        spec: CustomersSpec | ContactsSpec | EntriesSpec,
         since: dt.datetime,
-        build: Callable[[dict[str, Getter], Sequence[Any]], Record],
+        build: Build,
     ) -> Iterator[Record]:
         params = [since] if spec.watermark else []
         getters: dict[str, Getter] = {}

@@ -9,8 +9,13 @@ from typing import Any
 from sageconnect.mapping.convert import ConvertError, Getter, compile_field, field_spec
 from sageconnect.mapping.documents import DocumentMaker
 from sageconnect.mapping.ledger_line import LedgerLine
-from sageconnect.mapping.spec import CustomersSpec, EntriesSpec, FieldRef
-from sageconnect.model.records import Customer, Record
+from sageconnect.mapping.spec import (
+    ContactsSpec,
+    CustomersSpec,
+    EntriesSpec,
+    FieldRef,
+)
+from sageconnect.model.records import Contact, Customer, Record
 
 
 class RowBuilder:
@@ -32,6 +37,19 @@ class RowBuilder:
             credit_limit=values.get("credit_limit"),
             insured_limit=values.get("insured_limit"),
             dunning_excluded=bool(values.get("dunning_excluded", False)),
+        )
+
+    def contact(self, get: dict[str, Getter], row: Sequence[Any]) -> Contact:
+        values = {name: getter(row) for name, getter in get.items()}
+        if not values["customer"]:
+            raise ConvertError("customer", None, "no customer account")
+        return Contact(
+            key=values["key"],
+            customer=values["customer"],
+            name=values["name"],
+            role=values.get("role", ""),
+            email=values.get("email") or None,
+            phone=values.get("phone") or None,
         )
 
     def entry(self, get: dict[str, Getter], row: Sequence[Any]) -> Record:
@@ -61,7 +79,7 @@ class RowBuilder:
 
 
 def compile_fields(
-    spec: CustomersSpec | EntriesSpec, names: Sequence[str]
+    spec: CustomersSpec | ContactsSpec | EntriesSpec, names: Sequence[str]
 ) -> dict[str, Getter]:
     """A getter per mapped field, bound to the query's column positions."""
     fields = spec.fields

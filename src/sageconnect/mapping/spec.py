@@ -112,6 +112,15 @@ class CustomerFields(_Section):
     dunning_excluded: FieldRef | None = None
 
 
+class ContactFields(_Section):
+    key: FieldRef
+    customer: FieldRef
+    name: FieldRef
+    role: FieldRef | None = None
+    email: FieldRef | None = None
+    phone: FieldRef | None = None
+
+
 class EntryFields(_Section):
     """A receivable ledger line; ``kind`` says sale, cash, other or opening."""
 
@@ -157,6 +166,10 @@ class CustomersSpec(StreamSpec):
     fields: CustomerFields
 
 
+class ContactsSpec(StreamSpec):
+    fields: ContactFields
+
+
 class EntriesSpec(StreamSpec):
     fields: EntryFields
 
@@ -172,6 +185,7 @@ class MappingSpec(_Section):
     ledger: LedgerSpec | None = None
     odbc: OdbcSpec = OdbcSpec()
     customers: CustomersSpec | None = None
+    contacts: ContactsSpec | None = None
     entries: EntriesSpec | None = None
 
     @model_validator(mode="after")
@@ -182,11 +196,13 @@ class MappingSpec(_Section):
             if self.customers is None or self.entries is None:
                 raise ValueError("format entries needs [customers] and [entries]")
             source = "query" if self.mapping.reader == "odbc" else "file"
-            for name, stream in (
+            streams = (
                 ("customers", self.customers),
+                ("contacts", self.contacts),
                 ("entries", self.entries),
-            ):
-                if getattr(stream, source) is None:
+            )
+            for name, stream in streams:
+                if stream is not None and getattr(stream, source) is None:
                     raise ValueError(
                         f"[{name}] needs a {source} for a {self.mapping.reader} reader"
                     )

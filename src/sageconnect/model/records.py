@@ -50,6 +50,18 @@ class Customer:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Contact:
+    """A person to write to or call at a customer."""
+
+    key: str
+    customer: str
+    name: str
+    role: str = ""
+    email: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Invoice:
     """A debit document or a credit note; credit notes carry a negative amount."""
 
@@ -104,4 +116,4 @@ class Reject:
         return f"{at}{field}{value}: {self.reason}"
 
 
-Record = Customer | Invoice | Payment | Reject
+Record = Customer | Contact | Invoice | Payment | Reject

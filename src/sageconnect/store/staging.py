@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from sageconnect.model.money import to_cents
-from sageconnect.model.records import Customer, Invoice, Payment
+from sageconnect.model.records import Contact, Customer, Invoice, Payment
 
 CUSTOMER_COLUMNS = (
     "code",
@@ -48,6 +48,7 @@ INVOICE_COLUMNS = (
     "lettering",
     "lettered_on",
 )
+CONTACT_COLUMNS = ("key", "customer", "name", "role", "email", "phone")
 PAYMENT_COLUMNS = (
     "key",
     "customer",
@@ -134,10 +135,11 @@ class Stage:
 CUSTOMERS = Stage("stage_customers", CUSTOMER_COLUMNS, "code")
 INVOICES = Stage("stage_invoices", INVOICE_COLUMNS, "key")
 PAYMENTS = Stage("stage_payments", PAYMENT_COLUMNS, "key")
+CONTACTS = Stage("stage_contacts", CONTACT_COLUMNS, "key")
 
 
 def row(
-    record: Customer | Invoice | Payment, columns: Iterable[str]
+    record: Customer | Contact | Invoice | Payment, columns: Iterable[str]
 ) -> tuple[Any, ...]:
     """The staging row of a record: money in cents, then a hash of every value."""
     values = []
@@ -150,3 +152,12 @@ def row(
         values.append(value)
     digest = hashlib.blake2b(repr(values).encode(), digest_size=16).hexdigest()
     return (*values, digest)
+
+
+ROUTES: dict[type, tuple[Stage, tuple[str, ...], str]] = {
+    # in merge order: customers first, since the others name them
+    Customer: (CUSTOMERS, CUSTOMER_COLUMNS, "customers"),
+    Contact: (CONTACTS, CONTACT_COLUMNS, "contacts"),
+    Invoice: (INVOICES, INVOICE_COLUMNS, "invoices"),
+    Payment: (PAYMENTS, PAYMENT_COLUMNS, "payments"),
+}

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from sageconnect.mapping.protocol import Mapper, Reading
-from sageconnect.model.records import Customer, Invoice, Payment, Reject
+from sageconnect.model.records import Reject
 from sageconnect.store import allocations as alloc
 from sageconnect.store import staging
 from sageconnect.store.merge import MergeCounts, merge, orphans
@@ -25,7 +25,6 @@ from sageconnect.store.tables import checkpoints, companies, sync_runs
 
 BATCH = 5000
 STREAM = "ledger"
-TARGETS = ("customers", "invoices", "payments")
 
 
 @dataclass(slots=True)
@@ -112,34 +111,25 @@ def sync(
 def _load(
     conn: Connection, company: int, run: int, reading: Reading, report: SyncReport
 ) -> None:
-    stages = (staging.CUSTOMERS, staging.INVOICES, staging.PAYMENTS)
-    for stage in stages:
+    routes = staging.ROUTES
+    for stage, _, _ in routes.values():
         stage.create(conn)
-    buffers: dict[type, list[tuple[object, ...]]] = {
-        Customer: [],
-        Invoice: [],
-        Payment: [],
-    }
-    routes = {
-        Customer: (staging.CUSTOMERS, staging.CUSTOMER_COLUMNS),
-        Invoice: (staging.INVOICES, staging.INVOICE_COLUMNS),
-        Payment: (staging.PAYMENTS, staging.PAYMENT_COLUMNS),
-    }
+    buffers: dict[type, list[tuple[object, ...]]] = {kind: [] for kind in routes}
     for record in reading.records():
         if isinstance(record, Reject):
             report.rejects.append(record)
             continue
         report.read += 1
         kind = type(record)
-        stage, columns = routes[kind]
+        stage, columns, _ = routes[kind]
         buffer = buffers[kind]
         buffer.append((*staging.row(record, columns), report.read))
         if len(buffer) >= BATCH:
             stage.insert(conn, buffer)
             buffer.clear()
-    for kind, (stage, _) in routes.items():
+    for kind, (stage, _, _) in routes.items():
         stage.insert(conn, buffers[kind])
-    for stage, target in zip(stages, TARGETS, strict=True):
+    for stage, _, target in routes.values():
         report.rejects += [
             Reject(
                 where=f"{target}/{key}",
@@ -166,7 +156,7 @@ def _load(
     report.allocations = alloc.refresh(conn, company, run)
     report.rejected = len(report.rejects)
     report.new_rejects = record_rejects(conn, company, run, report.rejects)
-    for stage in stages:
+    for stage, _, _ in routes.values():
         stage.drop(conn)
 
 

@@ -93,14 +93,15 @@ contacts = Table(
     "contacts",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column(
-        "customer_id", ForeignKey("customers.id", ondelete="CASCADE"), nullable=False
-    ),
+    Column("company_id", ForeignKey("companies.id"), nullable=False),
+    Column("customer_id", ForeignKey("customers.id"), nullable=False, index=True),
+    Column("key", Text, nullable=False),
     Column("name", Text, nullable=False),
-    Column("role", Text),
+    Column("role", Text, nullable=False),
     Column("email", Text),
     Column("phone", Text),
-    Column("is_dunning_contact", Boolean, nullable=False, default=False),
+    *_lifecycle(),
+    UniqueConstraint("company_id", "key"),
 )
 
 invoices = Table(

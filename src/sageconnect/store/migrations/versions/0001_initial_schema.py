@@ -92,15 +92,25 @@ def upgrade() -> None:
     )
     op.create_table('contacts',
     sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('company_id', sa.Integer(), nullable=False),
     sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.Text(), nullable=False),
     sa.Column('name', sa.Text(), nullable=False),
-    sa.Column('role', sa.Text(), nullable=True),
+    sa.Column('role', sa.Text(), nullable=False),
     sa.Column('email', sa.Text(), nullable=True),
     sa.Column('phone', sa.Text(), nullable=True),
-    sa.Column('is_dunning_contact', sa.Boolean(), nullable=False),
-    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_contacts_customer_id_customers'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_contacts'))
+    sa.Column('row_hash', sa.String(length=32), nullable=False),
+    sa.Column('first_run_id', sa.Integer(), nullable=False),
+    sa.Column('changed_run_id', sa.Integer(), nullable=False),
+    sa.Column('closed_run_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_contacts_company_id_companies')),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_contacts_customer_id_customers')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_contacts')),
+    sa.UniqueConstraint('company_id', 'key', name=op.f('uq_contacts_company_id'))
     )
+    with op.batch_alter_table('contacts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_contacts_customer_id'), ['customer_id'], unique=False)
+
     op.create_table('invoices',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('company_id', sa.Integer(), nullable=False),
@@ -201,6 +211,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_invoices_customer_id'))
 
     op.drop_table('invoices')
+    with op.batch_alter_table('contacts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_contacts_customer_id'))
+
     op.drop_table('contacts')
     op.drop_table('checkpoints')
     op.drop_table('sync_runs')
