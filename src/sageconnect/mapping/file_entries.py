@@ -7,16 +7,15 @@ read (same bytes, same mapping) are not read again.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from sageconnect import __version__
 from sageconnect.errors import SourceUnavailable
 from sageconnect.mapping.convert import ConvertError, Getter
 from sageconnect.mapping.documents import DocumentMaker, LedgerSettings
 from sageconnect.mapping.rows import RowBuilder, compile_fields
+from sageconnect.mapping.snapshot import fingerprint
 from sageconnect.mapping.spec import CustomersSpec, EntriesSpec, MappingSpec
 from sageconnect.model.records import Record, Reject
 from sageconnect.readers.files import read_rows, sniff
@@ -42,20 +41,10 @@ class FileEntriesMapper:
         self.rows = RowBuilder(DocumentMaker(settings))
 
     def read(self, checkpoint: str | None, *, full: bool) -> FileEntriesReading | None:
-        fingerprint = self.fingerprint()
-        if fingerprint == checkpoint and not full:
+        now = fingerprint([path for _, path in self.streams], self.spec, self.settings)
+        if now == checkpoint and not full:
             return None
-        return FileEntriesReading(self, fingerprint)
-
-    def fingerprint(self) -> str:
-        digest = hashlib.sha256(f"{__version__}{self.settings!r}".encode())
-        digest.update(self.spec.model_dump_json().encode())
-        for _, path in self.streams:
-            try:
-                digest.update(path.read_bytes())
-            except OSError as exc:
-                raise SourceUnavailable(str(path), exc.strerror or str(exc)) from exc
-        return digest.hexdigest()
+        return FileEntriesReading(self, now)
 
 
 class FileEntriesReading:

@@ -13,16 +13,14 @@ too they are not counted again: each one is matched to the item it carries
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
-from sageconnect import __version__
-from sageconnect.errors import SourceUnavailable
 from sageconnect.mapping.documents import DocumentMaker, LedgerSettings
 from sageconnect.mapping.ledger_line import Columns, LedgerLine, LineParser
 from sageconnect.mapping.openings import Openings, carry, check_years, tag
+from sageconnect.mapping.snapshot import fingerprint
 from sageconnect.mapping.spec import MappingSpec
 from sageconnect.model.records import (
     Customer,
@@ -57,25 +55,10 @@ class LedgerMapper:
 
     def read(self, checkpoint: str | None, *, full: bool) -> LedgerReading | None:
         """A full read of the files, or None when unchanged since the checkpoint."""
-        fingerprint = self.fingerprint()
-        if fingerprint == checkpoint and not full:
+        now = fingerprint(self.files, self.spec, self.settings)
+        if now == checkpoint and not full:
             return None
-        return LedgerReading(self, fingerprint)
-
-    def fingerprint(self) -> str:
-        """The files' contents, the mapping and the settings, hashed."""
-        digest = hashlib.sha256()
-        digest.update(self.spec.model_dump_json().encode())
-        digest.update(f"{__version__}{self.settings!r}".encode())
-        for path in self.files:
-            digest.update(str(path).encode() + b"\0")
-            try:
-                with path.open("rb") as handle:
-                    while chunk := handle.read(1 << 20):
-                        digest.update(chunk)
-            except OSError as exc:
-                raise SourceUnavailable(str(path), exc.strerror or str(exc)) from exc
-        return digest.hexdigest()
+        return LedgerReading(self, now)
 
     def records(self) -> Iterator[Record]:
         customers: dict[str, Customer] = {}
