@@ -18,24 +18,14 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import pyodbc
+from _common import ROOT, Result, child, write_results
 
-ROOT = Path(__file__).resolve().parents[1]
 BASE_ENTRIES = 100_000
-WRAPPER = """
-import json, resource, subprocess, sys, time
-start = time.perf_counter()
-out = subprocess.run(sys.argv[1:], check=True, capture_output=True, text=True).stdout
-wall = time.perf_counter() - start
-rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps([wall, rss, out.strip()]))
-"""
 FLOOR = """
 import datetime as dt, sys, pyodbc, tomllib
 pyodbc.pooling = False
@@ -57,18 +47,6 @@ mapper = build_mapper(load(Path(sys.argv[1])), "bench", SystemClock())
 reading = mapper.read(None, full=True)
 print(sum(1 for r in reading.records() if type(r).__name__ in ("Invoice", "Payment")))
 """
-
-
-def child(cmd: list[str]) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS (MiB) and output of cmd in its own process."""
-    out = subprocess.run(
-        [sys.executable, "-c", WRAPPER, *cmd],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    wall, rss, text = json.loads(out)
-    return float(wall), int(rss) // 1024, str(text)
 
 
 def builder() -> object:
@@ -110,9 +88,7 @@ def grow(conn: pyodbc.Connection, rows: int) -> int:
     return count
 
 
-def measure(
-    label: str, source: str, encoding: str, work: Path
-) -> list[tuple[str, int, float, int]]:
+def measure(label: str, source: str, encoding: str, work: Path) -> list[Result]:
     config = work / f"{label}.toml"
     config.write_text(
         f'[store]\nurl = "sqlite:///{work / (label + "-store.db")}"\n[logging]\nlevel = "warning"\n'
@@ -141,7 +117,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     build = builder()
-    rows: list[tuple[str, int, float, int]] = []
+    rows: list[Result] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         conn = build.connect("sqlite", path=work / "sage.db")  # type: ignore[attr-defined]
@@ -174,18 +150,7 @@ def main() -> None:
             finally:
                 with pyodbc.connect(base, autocommit=True) as admin:
                     admin.execute("DROP SCHEMA IF EXISTS bench_odbc CASCADE")
-    table = [
-        "| measure | entry rows | wall s | rows/s | peak RSS MiB |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    table += [f"| {m} | {n} | {w:.2f} | {n / w:,.0f} | {r} |" for m, n, w, r in rows]
-    text = "\n".join(table) + "\n"
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "odbc.md").write_text(
-        f"Command: {' '.join(sys.argv)}\n\n{text}", encoding="utf-8"
-    )
-    print(text)
+    print(write_results("odbc", rows))
 
 
 if __name__ == "__main__":

@@ -16,14 +16,13 @@ Wall time, rows per second and peak RSS go to bench/results/sync.md and stdout.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _common import ROOT, Result, child, write_results
+
 FLOOR = """
 import csv, sys, datetime as dt
 from decimal import Decimal
@@ -37,23 +36,6 @@ with open(sys.argv[1], encoding="utf-8-sig", newline="") as f:
         n += 1
 print(n)
 """
-
-
-WRAPPER = """
-import json, resource, subprocess, sys, time
-start = time.perf_counter()
-subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
-wall = time.perf_counter() - start
-print(json.dumps([wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss]))
-"""
-
-
-def child(cmd: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (MiB) of cmd, run under its own wrapper process."""
-    wrapper = [sys.executable, "-c", WRAPPER, *cmd]
-    out = subprocess.run(wrapper, check=True, capture_output=True, text=True).stdout
-    wall, rss_kib = json.loads(out)
-    return float(wall), int(rss_kib) // 1024
 
 
 def config(folder: Path, fec: Path, url: str) -> Path:
@@ -77,9 +59,7 @@ def scratch_schema(pg: str, name: str, *, drop: bool = False) -> str:
     return f"{pg}{sep}options=-csearch_path%3D{name}"
 
 
-def run_size(
-    lines: int, pg: str | None, work: Path
-) -> list[tuple[str, int, float, int]]:
+def run_size(lines: int, pg: str | None, work: Path) -> list[Result]:
     fec = work / f"900000000FEC{lines}.txt"
     subprocess.run(
         [
@@ -102,7 +82,7 @@ def run_size(
         (
             "floor: csv + Decimal + dates",
             lines,
-            *child([sys.executable, "-c", FLOOR, str(fec)]),
+            *child([sys.executable, "-c", FLOOR, str(fec)])[:2],
         )
     ]
     stores = [("sqlite", f"sqlite:///{work / f'bench{lines}.db'}")]
@@ -115,7 +95,7 @@ def run_size(
             ("re-sync unchanged", []),
             ("re-sync forced (--full)", ["--full"]),
         ]:
-            wall, rss = child([exe, "sync", "-c", cfg, *extra])
+            wall, rss, _ = child([exe, "sync", "-c", cfg, *extra])
             results.append((f"{name}: {label}", lines, wall, rss))
     if pg:
         scratch_schema(pg, f"bench_{lines}", drop=True)
@@ -131,19 +111,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for lines in args.lines:
             rows += run_size(lines, args.pg, Path(tmp))
-    table = [
-        "| measure | lines | wall s | lines/s | peak RSS MiB |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    table += [f"| {m} | {n} | {w:.2f} | {n / w:,.0f} | {r} |" for m, n, w, r in rows]
-    text = "\n".join(table) + "\n"
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "sync.md").write_text(
-        f"Command: {' '.join(sys.argv)}\nMachine: {os.cpu_count()} cores\n\n{text}",
-        encoding="utf-8",
-    )
-    print(text)
+    print(write_results("sync", rows, unit="lines"))
 
 
 if __name__ == "__main__":

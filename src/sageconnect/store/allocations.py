@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, func, insert, select, union
+from sqlalchemy import Connection, delete, insert, select, union
 
-from sageconnect.ledger.lettering import Item, allocate
+from sageconnect.ledger.lettering import Allocation, Item, allocate
 from sageconnect.store.tables import allocations, invoices, payments
+
+CHUNK = 500  # customers per step: memory stays flat however many are touched
 
 
 def refresh(conn: Connection, company: int, run: int) -> int:
@@ -14,33 +16,37 @@ def refresh(conn: Connection, company: int, run: int) -> int:
     Returns how many allocations the touched customers now have.
     """
     touched = _touched_customers(conn, company, run)
-    if not touched:
-        return 0
-    conn.execute(
-        delete(allocations).where(
-            allocations.c.origin == "lettering", allocations.c.customer_id.in_(touched)
+    total = 0
+    for start in range(0, len(touched), CHUNK):
+        chunk = touched[start : start + CHUNK]
+        conn.execute(
+            delete(allocations).where(
+                allocations.c.origin == "lettering",
+                allocations.c.customer_id.in_(chunk),
+            )
         )
-    )
-    rows = []
-    for customer, items in _lettered_items(conn, touched):
-        rows += [
-            {
-                "customer_id": customer,
-                "invoice_id": a.invoice_id,
-                "payment_id": a.credit_id if a.credit_side == "payment" else None,
-                "credit_note_id": a.credit_id
-                if a.credit_side == "credit_note"
-                else None,
-                "amount": a.amount,
-                "allocated_on": a.allocated_on,
-                "origin": "lettering",
-                "lettering": a.lettering,
-            }
+        rows = [
+            _row(customer, a)
+            for customer, items in _lettered_items(conn, chunk)
             for a in allocate(items)
         ]
-    if rows:
-        conn.execute(insert(allocations), rows)
-    return len(rows)
+        if rows:
+            conn.execute(insert(allocations), rows)
+        total += len(rows)
+    return total
+
+
+def _row(customer: int, a: Allocation) -> dict[str, object]:
+    return {
+        "customer_id": customer,
+        "invoice_id": a.invoice_id,
+        "payment_id": a.credit_id if a.credit_side == "payment" else None,
+        "credit_note_id": a.credit_id if a.credit_side == "credit_note" else None,
+        "amount": a.amount,
+        "allocated_on": a.allocated_on,
+        "origin": "lettering",
+        "lettering": a.lettering,
+    }
 
 
 def _touched_customers(conn: Connection, company: int, run: int) -> list[int]:
@@ -69,49 +75,39 @@ def _touched_customers(conn: Connection, company: int, run: int) -> list[int]:
 def _lettered_items(
     conn: Connection, customers: list[int]
 ) -> list[tuple[int, list[Item]]]:
+    """The open (not closed) lettered debits and credits of a few customers."""
     by_customer: dict[int, list[Item]] = {c: [] for c in customers}
-    for chunk_start in range(0, len(customers), 500):
-        chunk = customers[chunk_start : chunk_start + 500]
-        inv = conn.execute(
-            select(
-                invoices.c.id,
-                invoices.c.customer_id,
-                invoices.c.amount,
-                invoices.c.issued,
-                invoices.c.lettering,
-                invoices.c.lettered_on,
-            ).where(
-                invoices.c.customer_id.in_(chunk),
-                invoices.c.lettering.is_not(None),
-                invoices.c.closed_run_id.is_(None),
-            )
+    inv = conn.execute(
+        select(
+            invoices.c.id,
+            invoices.c.customer_id,
+            invoices.c.amount,
+            invoices.c.issued,
+            invoices.c.lettering,
+            invoices.c.lettered_on,
+        ).where(
+            invoices.c.customer_id.in_(customers),
+            invoices.c.lettering.is_not(None),
+            invoices.c.closed_run_id.is_(None),
         )
-        for id_, cust, amount, issued, code, on in inv:
-            side = "invoice" if amount > 0 else "credit_note"
-            by_customer[cust].append(Item(id_, side, abs(amount), issued, code, on))
-        pay = conn.execute(
-            select(
-                payments.c.id,
-                payments.c.customer_id,
-                payments.c.amount,
-                payments.c.received,
-                payments.c.lettering,
-                payments.c.lettered_on,
-            ).where(
-                payments.c.customer_id.in_(chunk),
-                payments.c.lettering.is_not(None),
-                payments.c.closed_run_id.is_(None),
-            )
+    )
+    for id_, cust, amount, issued, code, on in inv:
+        side = "invoice" if amount > 0 else "credit_note"
+        by_customer[cust].append(Item(id_, side, abs(amount), issued, code, on))
+    pay = conn.execute(
+        select(
+            payments.c.id,
+            payments.c.customer_id,
+            payments.c.amount,
+            payments.c.received,
+            payments.c.lettering,
+            payments.c.lettered_on,
+        ).where(
+            payments.c.customer_id.in_(customers),
+            payments.c.lettering.is_not(None),
+            payments.c.closed_run_id.is_(None),
         )
-        for id_, cust, amount, received, code, on in pay:
-            by_customer[cust].append(Item(id_, "payment", amount, received, code, on))
+    )
+    for id_, cust, amount, received, code, on in pay:
+        by_customer[cust].append(Item(id_, "payment", amount, received, code, on))
     return list(by_customer.items())
-
-
-def count(conn: Connection, company: int) -> int:
-    return conn.execute(
-        select(func.count())
-        .select_from(allocations)
-        .join(invoices, invoices.c.id == allocations.c.invoice_id)
-        .where(invoices.c.company_id == company)
-    ).scalar_one()
