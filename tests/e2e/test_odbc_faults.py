@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +19,7 @@ from sageconnect.clock import FixedClock
 from sageconnect.config import load
 from sageconnect.errors import SourceUnavailable
 from sageconnect.jobs import sync_company
-from sageconnect.readers.odbc import OdbcSource
+from sageconnect.readers.odbc import OdbcSettings, OdbcSource
 from sageconnect.store.engine import open_store
 from sageconnect.store.queries import balances, company_ids
 from sageconnect.store.tables import customers, invoices, payments, sync_runs
@@ -155,5 +156,24 @@ def test_a_connection_killed_mid_read_fails_cleanly_then_recovers(
         assert after_retry == clean
         engine.dispose()
         fresh.dispose()
+    finally:
+        drop_sage(db)
+
+
+def test_a_source_that_hangs_is_cancelled_in_time(tmp_path: Path) -> None:
+    """psqlODBC ignores query timeouts: the watchdog cancels a stalled read, and the process lives on."""
+    db = build_sage("postgresql", tmp_path, customers=10, entries=50)
+    try:
+        settings = OdbcSettings(db.connection_string, query_timeout=1)
+        started = time.perf_counter()
+        with (
+            pytest.raises(SourceUnavailable, match="no answer for 1 s") as caught,
+            OdbcSource(settings) as source,
+        ):
+            list(source.rows("SELECT pg_sleep(10)"))
+        assert caught.value.transient
+        assert time.perf_counter() - started < 5
+        with OdbcSource(settings) as source:  # a new connection right after works
+            assert [row for _, row in source.rows("SELECT 1")][0][0] == 1
     finally:
         drop_sage(db)

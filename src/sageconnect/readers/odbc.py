@@ -9,9 +9,12 @@ fetched ``fetch_size`` at a time so memory stays flat on millions of rows.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import re
+import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Self
 
 from sageconnect.errors import SourceUnavailable
@@ -26,7 +29,7 @@ class OdbcSettings:
     """How to reach one ODBC source; the password is passed apart and never logged."""
 
     connection_string: str
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     login_timeout: int = 15
     query_timeout: int = 600
     encoding: str = "utf-8"
@@ -89,18 +92,73 @@ class OdbcSource:
     def rows(
         self, sql: str, params: Sequence[Any] = ()
     ) -> Iterator[tuple[list[str], Any]]:
-        """Yield (column names, row) for each row, fetched in batches; values bound."""
+        """Yield (column names, row) for each row, fetched in batches; values bound.
+
+        Where the driver refuses a query timeout (psqlODBC), a watchdog cancels the
+        statement when nothing has come for ``query_timeout`` seconds (waiting for
+        the query, or between two batches).
+        """
         pyodbc = _pyodbc()
+        cursor = self._conn.cursor()
+        # Only where the driver ignores its query timeout: cancelling from another
+        # thread crashes some drivers (MariaDB Connector/ODBC 3.1 segfaults).
+        seconds = None if self.query_timeout_supported else self.settings.query_timeout
+        watchdog = _Watchdog(cursor, seconds)
         try:
-            cursor = self._conn.cursor()
-            cursor.execute(sql, *params)
-            names = [d[0] for d in cursor.description]
-            while batch := cursor.fetchmany(self.settings.fetch_size):
-                for row in batch:
-                    yield names, row
+            with watchdog:
+                cursor.execute(sql, *params)
+                names = [d[0] for d in cursor.description]
+                watchdog.reset()
+                while batch := cursor.fetchmany(self.settings.fetch_size):
+                    watchdog.reset()
+                    for row in batch:
+                        yield names, row
             cursor.close()
         except pyodbc.Error as exc:
+            if watchdog.fired:
+                raise SourceUnavailable(
+                    self.settings.name,
+                    f"no answer for {self.settings.query_timeout} s: cancelled",
+                    transient=True,
+                ) from None
             raise unavailable(self.settings.name, exc) from None
+
+
+class _Watchdog:
+    """Cancels a cursor's statement after ``seconds`` without progress."""
+
+    def __init__(self, cursor: Any, seconds: float | None) -> None:
+        self.cursor = cursor
+        self.seconds = seconds
+        self.fired = False
+        self._timer: threading.Timer | None = None
+
+    def _fire(self) -> None:
+        self.fired = True
+        with contextlib.suppress(Exception):  # the statement may just have ended
+            self.cursor.cancel()
+
+    def _stop(self) -> None:
+        # Wait for a firing timer: cancelling on a handle the caller is about to
+        # free crashes the driver.
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer.join()
+
+    def reset(self) -> None:
+        self._stop()
+        if self.seconds is None:
+            return
+        self._timer = threading.Timer(self.seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def __enter__(self) -> Self:
+        self.reset()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop()
 
 
 def unavailable(source: str, exc: Exception) -> SourceUnavailable:
@@ -120,8 +178,13 @@ def _braced(value: str) -> str:
     return value.replace("}", "}}")
 
 
+@functools.cache
 def _pyodbc() -> Any:
-    """Import pyodbc on first use, with pooling off and a locale-proof decimal point."""
+    """Import pyodbc once, with pooling off and a locale-proof decimal point.
+
+    Pooling is a process-wide setting that may change only before the first
+    connection: it is set here, exactly once.
+    """
     try:
         import pyodbc  # noqa: PLC0415 - lazy: the FEC path must run without unixODBC
     except ImportError as exc:
