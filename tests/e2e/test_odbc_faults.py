@@ -174,6 +174,6 @@ def test_a_source_that_hangs_is_cancelled_in_time(tmp_path: Path) -> None:
         assert caught.value.transient
         assert time.perf_counter() - started < 5
         with OdbcSource(settings) as source:  # a new connection right after works
-            assert [row for _, row in source.rows("SELECT 1")][0][0] == 1
+            assert next(row for _, row in source.rows("SELECT 1"))[0] == 1
     finally:
         drop_sage(db)
