@@ -129,6 +129,9 @@ def _sync(args: argparse.Namespace, config: Config, clock: Clock) -> int:
             sync_company(config, code, engine, clock, full=args.full)
         except SourceUnavailable:
             status = max(status, EX_UNAVAILABLE)
+        except ConfigError as exc:
+            print(exc, file=sys.stderr)
+            status = max(status, EX_CONFIG)
         except Exception:  # noqa: BLE001 - logged by the job; the other companies go on
             status = max(status, EX_SOFTWARE)
     return status

@@ -106,7 +106,7 @@ class OdbcSource(_Model):
     login_timeout: int = Field(default=15, ge=1, le=600)
     query_timeout: int = Field(default=600, ge=1)
     fetch_size: int = Field(default=5000, ge=100, le=100_000)
-    lookback_minutes: int | None = Field(default=None, ge=0)
+    lookback_minutes: int | None = Field(default=None, ge=1)
     full_every_hours: int | None = Field(default=None, ge=1)
 
     @field_validator("connection_string")
@@ -276,7 +276,7 @@ def _problem(err: Any, file: str) -> Problem:
             key, "(not shown)", "no such key here (check the spelling)", file
         )
     else:
-        shown = scrub(_short(value))
+        shown = scrub(_short(_hide_secrets(value)))
     expected = err["msg"].removeprefix("Value error, ")
     return Problem(key, shown, expected, file)
 
@@ -289,3 +289,13 @@ _SOURCE_TAGS = {"file", "odbc"}
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+
+
+def _hide_secrets(value: Any) -> Any:
+    """A table shown in an error, with its secret-named values hidden."""
+    if isinstance(value, dict):
+        return {
+            k: "(hidden)" if str(k).lower() in SECRET_KEYS else _hide_secrets(v)
+            for k, v in value.items()
+        }
+    return value

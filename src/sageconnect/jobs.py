@@ -170,6 +170,11 @@ def sync_company(
                 read_before_failure=report.read,
             )
             raise
+        except ConfigError as exc:
+            log.error(  # noqa: TRY400 - a config problem needs no traceback
+                "config_invalid", problems=len(exc.problems), first=str(exc.problems[0])
+            )
+            raise
         except Exception as exc:
             log.exception("sync_failed", error_class=type(exc).__name__)
             raise

@@ -46,6 +46,7 @@ class FieldSpec(BaseModel):
     zero_is_none: bool = False
     format: str | None = None  # dates written as text, e.g. "%d/%m/%Y"
     separator: str = " "  # concat: between the non-empty values
+    default: str | None = None  # enum: the value for NULL or an unlisted code
     debit: tuple[str, ...] = ("0", "D", "+1", "1")
     credit: tuple[str, ...] = ("1", "C", "-1")
 
@@ -149,6 +150,8 @@ def _enum(spec: FieldSpec, cols: list[tuple[str, int]]) -> Getter:
 
     def get(row: Sequence[Any]) -> str:
         key = "" if row[i] is None else str(row[i]).strip()
+        if key not in spec.values and spec.default is not None:
+            return spec.default
         if key not in spec.values:
             raise ConvertError(name, row[i], f"not one of {sorted(spec.values)}")
         return spec.values[key]

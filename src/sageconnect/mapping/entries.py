@@ -27,7 +27,7 @@ from sageconnect.mapping.spec import (
 from sageconnect.model.records import Record, Reject
 from sageconnect.readers.odbc import OdbcSettings, OdbcSource
 
-EPOCH = dt.datetime(1900, 1, 1)  # noqa: DTZ001 - compared with the source's naive timestamps
+EPOCH = dt.datetime(1753, 1, 1)  # noqa: DTZ001 - compared with the source's naive timestamps
 
 
 Build = Callable[[dict[str, Getter], Sequence[Any]], Record]
@@ -71,7 +71,7 @@ class EntriesMapper:
         self.opening_unmatched = 0
 
     def read(self, checkpoint: str | None, *, full: bool) -> EntriesReading:
-        state: dict[str, str] = json.loads(checkpoint) if checkpoint else {}
+        state = _state(checkpoint)
         now = self.now()
         last_full = state.get("full_at")
         due = (
@@ -169,3 +169,12 @@ def _timestamp(value: Any) -> str | None:
     if isinstance(value, dt.datetime):
         return value.replace(microsecond=0).isoformat()
     return dt.datetime.fromisoformat(str(value).strip()).isoformat()
+
+
+def _state(checkpoint: str | None) -> dict[str, str]:
+    """The streams' watermarks; anything else (another mapping's) means a full read."""
+    try:
+        state = json.loads(checkpoint) if checkpoint else {}
+    except ValueError:
+        return {}
+    return state if isinstance(state, dict) else {}

@@ -95,7 +95,7 @@ class OdbcSpec(_Section):
     """How to read an ODBC source of this system."""
 
     encoding: str = "utf-8"
-    lookback_minutes: int = Field(default=1440, ge=0)
+    lookback_minutes: int = Field(default=1440, ge=1)
     full_every_hours: int = Field(default=24, ge=1)
 
 

@@ -168,10 +168,33 @@ def unavailable(source: str, exc: Exception) -> SourceUnavailable:
     error = SourceUnavailable(
         source,
         f"[{state}] {message[:300]}",
-        transient=state.startswith(TRANSIENT_STATES),
+        transient=_transient(state, message),
     )
     error.sqlstate = state
     return error
+
+
+_PERMANENT = re.compile(
+    r"does not exist|authentication failed|access denied|unknown database"
+    r"|password|not found|invalid|permission",
+    re.IGNORECASE,
+)
+_TRANSIENT = re.compile(
+    r"can't connect|could not connect|connection refused|server has gone away"
+    r"|lost connection|timeout|timed out|terminating connection|communication link",
+    re.IGNORECASE,
+)
+
+
+def _transient(state: str, message: str) -> bool:
+    """Worth retrying later? What drivers say in words, then the SQLSTATE.
+
+    psqlODBC reports an unknown database as 08001 (permanent, despite its class);
+    MariaDB reports a server that is down as HY000 (transient).
+    """
+    if _PERMANENT.search(message):
+        return False
+    return state.startswith(TRANSIENT_STATES) or bool(_TRANSIENT.search(message))
 
 
 def _braced(value: str) -> str:
