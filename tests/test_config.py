@@ -258,3 +258,15 @@ def test_a_relative_secret_file_is_found_beside_the_config(
     secret = load(write(tmp_path, text)).store.password
     assert secret is not None
     assert secret.get_secret_value() == "beside"
+
+
+def test_a_table_shown_in_an_error_hides_its_secrets(tmp_path: Path) -> None:
+    """An error about a whole source table never prints its password."""
+    text = GOOD.replace(
+        'mapping = "fec"\npath = "{fixtures}"',
+        'password = "canary-table"\nmapping = "sage100"\ndsn = "A"\nconnection_string = "Driver=x"',
+    )
+    with pytest.raises(ConfigError) as caught:
+        load(write(tmp_path, text))
+    assert "exactly one of dsn or connection_string" in str(caught.value)
+    assert "canary" not in str(caught.value)

@@ -40,7 +40,7 @@ def fec_sums() -> dict[str, Decimal]:
 def test_ebp_balances_equal_the_same_ledger_in_fec(
     tmp_path: Path, store_url: str, engine: Engine, clock: FixedClock
 ) -> None:
-    """Headerless comma CSV, quoted labels, cp1252 and DDMMYYYY dates give the FEC's balances."""
+    """Headerless comma CSV, quoted labels, cp1252 and DDMMYYYY dates give the FEC's figures."""
     path = write_config(tmp_path, store_url, str(EBP))
     path.write_text(
         path.read_text(encoding="utf-8").replace('"fec"', '"ebp"'), encoding="utf-8"

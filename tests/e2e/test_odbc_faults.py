@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from sageconnect.clock import FixedClock
 from sageconnect.config import load
@@ -22,7 +22,13 @@ from sageconnect.jobs import sync_company
 from sageconnect.readers.odbc import OdbcSettings, OdbcSource
 from sageconnect.store.engine import open_store
 from sageconnect.store.queries import balances, company_ids
-from sageconnect.store.tables import customers, invoices, payments, sync_runs
+from sageconnect.store.tables import (
+    checkpoints,
+    customers,
+    invoices,
+    payments,
+    sync_runs,
+)
 from support import SageDb, build_sage, drop_sage, load_sage_builder
 
 
@@ -175,5 +181,49 @@ def test_a_source_that_hangs_is_cancelled_in_time(tmp_path: Path) -> None:
         assert time.perf_counter() - started < 5
         with OdbcSource(settings) as source:  # a new connection right after works
             assert next(row for _, row in source.rows("SELECT 1"))[0] == 1
+    finally:
+        drop_sage(db)
+
+
+def store_state(engine: Engine, clock: FixedClock) -> tuple[object, ...]:
+    """Everything a kill must not change: rows, balances and the checkpoint."""
+    with engine.connect() as conn:
+        return (
+            conn.execute(select(func.count()).select_from(invoices)).scalar_one(),
+            conn.execute(select(func.count()).select_from(payments)).scalar_one(),
+            conn.execute(select(checkpoints.c.value)).scalar_one(),
+            tuple(balances(conn, company_ids(conn)["acme"], clock.now().date())),
+        )
+
+
+def test_a_kill_during_a_later_sync_leaves_the_store_as_it_was(
+    tmp_path: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With data already stored, a read killed midway changes no row, balance or checkpoint."""
+    db = build_sage("postgresql", tmp_path, customers=200, entries=6000)
+    try:
+        config = load(write_config(tmp_path, db, "fetch_size = 100\n"))
+        engine = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+        sync_company(config, "acme", engine, clock)
+        with db.admin() as conn:
+            conn.execute(
+                "UPDATE F_ECRITUREC SET EC_Lettre = 0, EC_Lettrage = '' WHERE EC_Lettre = 1"
+            )
+            last = conn.execute(
+                "SELECT MAX(e.EC_No) FROM F_ECRITUREC e"
+                " JOIN F_COMPTET t ON t.CT_Num = e.CT_Num WHERE t.CT_Type = 0"
+            ).fetchval()
+            deleted = conn.execute("DELETE FROM F_ECRITUREC WHERE EC_No = ?", last)
+            assert deleted.rowcount == 1
+        before = store_state(engine, clock)
+        monkeypatch.setattr(OdbcSource, "rows", killing_rows(db.admin, after=500))
+        with pytest.raises(SourceUnavailable):
+            sync_company(config, "acme", engine, clock, full=True)
+        assert store_state(engine, clock) == before
+        monkeypatch.undo()
+        report = sync_company(config, "acme", engine, clock, full=True)
+        assert (report.status, report.closed) == ("completed", 1)
+        assert report.updated > 100
+        engine.dispose()
     finally:
         drop_sage(db)

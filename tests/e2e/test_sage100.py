@@ -17,7 +17,7 @@ from sageconnect.jobs import sync_company
 from sageconnect.store.engine import open_store
 from sageconnect.store.queries import balances, company_ids
 from sageconnect.store.tables import contacts, customers
-from support import SageDb, build_sage, drop_sage
+from support import SageDb, build_sage, drop_sage, fec_lines, write_config
 
 TARGETS = ["sqlite", "postgresql", "mariadb"]
 SUM_SQL = """
@@ -204,3 +204,41 @@ def test_contacts_arrive_with_their_customer(
         )
     assert found == expected
     assert len(expected) > 50
+
+
+def test_rows_without_a_modification_stamp_are_kept(
+    sage: SageDb, tmp_path: Path, store: Engine, clock: FixedClock
+) -> None:
+    """Entries and customers whose cbModification is NULL are read, and a full read closes nothing."""
+    config = config_for(tmp_path, sage)
+    with sage.admin() as conn:
+        conn.execute(
+            "UPDATE F_ECRITUREC SET cbModification = NULL WHERE EC_No = (SELECT MIN(EC_No) FROM F_ECRITUREC)"
+        )
+        conn.execute(
+            "UPDATE F_COMPTET SET cbModification = NULL, CT_Langue = NULL WHERE CT_Num = (SELECT MIN(CT_Num) FROM F_COMPTET WHERE CT_Type = 0)"
+        )
+    first = sync_company(config, "acme", store, clock)
+    assert first.rejected == 0
+    full = sync_company(config, "acme", store, clock, full=True)
+    assert (full.closed, full.rejected) == (0, 0)
+    expected = source_sums(sage)
+    assert {
+        c: v for c, v in store_balances(store, clock).items() if c in expected
+    } == expected
+
+
+def test_switching_a_company_from_files_to_odbc_reads_everything(
+    sage: SageDb, tmp_path: Path, store: Engine, clock: FixedClock
+) -> None:
+    """A checkpoint left by a file mapping starts the ODBC source with a full read."""
+    fec = tmp_path / "fec"
+    fec.mkdir()
+    (fec / "1FEC20261231.txt").write_text(fec_lines(), encoding="utf-8")
+    (tmp_path / "files").mkdir()
+    path = write_config(
+        tmp_path / "files", f"sqlite:///{tmp_path / 'store.db'}", str(fec)
+    )
+    sync_company(load(path), "acme", store, clock)
+    report = sync_company(config_for(tmp_path, sage), "acme", store, clock)
+    assert (report.status, report.full_read) == ("completed", True)

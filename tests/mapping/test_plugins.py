@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -71,6 +72,7 @@ def installed_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "[sageconnect.mappers]\nacme-erp = acme_plugin:make\n", encoding="utf-8"
     )
     monkeypatch.syspath_prepend(str(site))
+    monkeypatch.delitem(sys.modules, "acme_plugin", raising=False)
     importlib.invalidate_caches()
     return site
 
@@ -109,6 +111,19 @@ def test_a_plugin_passes_the_contract_suite(
     assert_mapper(mapper, golden, update=True)
     assert_mapper(mapper, golden)
     assert '"number": "A-1"' in (golden / "records.jsonl").read_text(encoding="utf-8")
+
+
+def test_a_broken_plugin_stops_sync_with_exit_78(
+    installed_plugin: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A plug-in that fails to load is a configuration problem, not a crash."""
+    (installed_plugin / "acme_plugin.py").write_text(
+        "raise RuntimeError('broken')\n", encoding="utf-8"
+    )
+    assert main(["sync", "-c", str(config_file(tmp_path))]) == 78
+    err = capsys.readouterr().err
+    assert "a plug-in that loads" in err
+    assert "Traceback" not in err
 
 
 def test_a_name_defined_twice_is_a_config_error(
