@@ -77,37 +77,26 @@ def _lettered_items(
 ) -> list[tuple[int, list[Item]]]:
     """The open (not closed) lettered debits and credits of a few customers."""
     by_customer: dict[int, list[Item]] = {c: [] for c in customers}
-    inv = conn.execute(
-        select(
-            invoices.c.id,
-            invoices.c.customer_id,
-            invoices.c.amount,
-            invoices.c.issued,
-            invoices.c.lettering,
-            invoices.c.lettered_on,
-        ).where(
-            invoices.c.customer_id.in_(customers),
-            invoices.c.lettering.is_not(None),
-            invoices.c.closed_run_id.is_(None),
+    for table, day in ((invoices, invoices.c.issued), (payments, payments.c.received)):
+        rows = conn.execute(
+            select(
+                table.c.id,
+                table.c.customer_id,
+                table.c.amount,
+                day,
+                table.c.lettering,
+                table.c.lettered_on,
+            ).where(
+                table.c.customer_id.in_(customers),
+                table.c.lettering.is_not(None),
+                table.c.closed_run_id.is_(None),
+            )
         )
-    )
-    for id_, cust, amount, issued, code, on in inv:
-        side = "invoice" if amount > 0 else "credit_note"
-        by_customer[cust].append(Item(id_, side, abs(amount), issued, code, on))
-    pay = conn.execute(
-        select(
-            payments.c.id,
-            payments.c.customer_id,
-            payments.c.amount,
-            payments.c.received,
-            payments.c.lettering,
-            payments.c.lettered_on,
-        ).where(
-            payments.c.customer_id.in_(customers),
-            payments.c.lettering.is_not(None),
-            payments.c.closed_run_id.is_(None),
-        )
-    )
-    for id_, cust, amount, received, code, on in pay:
-        by_customer[cust].append(Item(id_, "payment", amount, received, code, on))
+        for id_, cust, amount, on_day, code, lettered_on in rows:
+            if table is payments:
+                side = "payment"
+            else:
+                side = "invoice" if amount > 0 else "credit_note"
+            item = Item(id_, side, abs(amount), on_day, code, lettered_on)
+            by_customer[cust].append(item)
     return list(by_customer.items())
