@@ -211,7 +211,8 @@ def test_a_kill_during_a_later_sync_leaves_the_store_as_it_was(
             )
             last = conn.execute(
                 "SELECT MAX(e.EC_No) FROM F_ECRITUREC e"
-                " JOIN F_COMPTET t ON t.CT_Num = e.CT_Num WHERE t.CT_Type = 0"
+                " JOIN F_COMPTET t ON t.CT_Num = e.CT_Num"
+                " WHERE t.CT_Type = 0 AND e.EC_ANType = 0"
             ).fetchval()
             deleted = conn.execute("DELETE FROM F_ECRITUREC WHERE EC_No = ?", last)
             assert deleted.rowcount == 1
