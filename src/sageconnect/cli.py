@@ -21,6 +21,7 @@ from sageconnect.clock import Clock, SystemClock, today
 from sageconnect.config import Config, load
 from sageconnect.errors import ConfigError, Problem, SourceUnavailable, StoreError
 from sageconnect.jobs import build_mapper, sync_company
+from sageconnect.mapping.diagnosis import Check
 from sageconnect.report import Row, as_rows, render
 from sageconnect.store.engine import open_store
 from sageconnect.store.queries import balances, company_ids, open_rejects
@@ -68,6 +69,10 @@ def _parser() -> argparse.ArgumentParser:
         return p
 
     command("check", "validate the config and every mapping it names", _check)
+    doctor = command(
+        "doctor", "try each source: files readable, ODBC reachable", _doctor
+    )
+    doctor.add_argument("--company", help="only this company (default: all)")
     sync = command("sync", "read each company's source into the store", _sync)
     sync.add_argument("--company", help="only this company (default: all)")
     sync.add_argument(
@@ -119,6 +124,32 @@ def _check(args: argparse.Namespace, config: Config, _clock: Clock) -> int:
         raise ConfigError(problems)
     print(f"{args.config}: OK, {len(config.companies)} company(ies)")
     return EX_OK
+
+
+def _doctor(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    """Run each mapper's self-checks; exit 69 if any fails."""
+    rows: list[Row] = []
+    for code in _companies(config, args.company):
+        try:
+            mapper = build_mapper(config, code, clock)
+            diagnose = getattr(mapper, "diagnose", None)
+            none = [Check("source", ok=True, detail="no self-check")]
+            checks = diagnose() if diagnose else none
+        except SourceUnavailable as exc:
+            checks = [Check("source", ok=False, detail=exc.reason)]
+        mapping = config.companies[code].source.mapping
+        rows += [
+            {
+                "company": code,
+                "mapping": mapping,
+                "check": c.check,
+                "result": "ok" if c.ok else "FAIL",
+                "detail": c.detail,
+            }
+            for c in checks
+        ]
+    print(render(rows, "table"), end="")
+    return EX_OK if all(r["result"] == "ok" for r in rows) else EX_UNAVAILABLE
 
 
 def _sync(args: argparse.Namespace, config: Config, clock: Clock) -> int:

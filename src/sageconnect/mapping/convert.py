@@ -84,12 +84,10 @@ Getter = Callable[[Sequence[Any]], Any]
 def compile_field(spec: FieldSpec, names: Sequence[str]) -> Getter:
     """A function row -> value for ``spec`` over a result with columns ``names``."""
     index = {n.lower(): i for i, n in enumerate(names)}
-    try:
-        cols = [(c, index[c.lower()]) for c in spec.sources]
-    except KeyError as exc:
-        raise ConvertError(
-            str(exc.args[0]), None, "column missing from the query"
-        ) from None
+    missing = [c for c in spec.sources if c.lower() not in index]
+    if missing:
+        raise ConvertError(missing[0], None, "column missing from the query")
+    cols = [(c, index[c.lower()]) for c in spec.sources]
     return _BUILDERS[spec.as_](spec, cols)
 
 

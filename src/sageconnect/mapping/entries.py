@@ -16,6 +16,7 @@ from typing import Any
 
 from sageconnect.errors import SourceUnavailable
 from sageconnect.mapping.convert import ConvertError, Getter
+from sageconnect.mapping.diagnosis import Check
 from sageconnect.mapping.documents import DocumentMaker, LedgerSettings
 from sageconnect.mapping.rows import RowBuilder, compile_fields, safe_key
 from sageconnect.mapping.spec import (
@@ -27,7 +28,9 @@ from sageconnect.mapping.spec import (
 from sageconnect.model.records import Record, Reject
 from sageconnect.readers.odbc import OdbcSettings, OdbcSource
 
-EPOCH = dt.datetime(1753, 1, 1)  # noqa: DTZ001 - compared with the source's naive timestamps
+# Bounds compared with the source's naive timestamps.
+EPOCH = dt.datetime(1753, 1, 1)  # noqa: DTZ001 - Sage's empty date: a full read
+FUTURE = dt.datetime(9999, 1, 1)  # noqa: DTZ001 - selects no row: a self-check
 
 
 Build = Callable[[dict[str, Getter], Sequence[Any]], Record]
@@ -84,6 +87,36 @@ class EntriesMapper:
             name: _since(state.get(name), self.lookback) for name, _, _ in self.streams
         }
         return EntriesReading(self, window, state, full_at=None)
+
+    def diagnose(self) -> list[Check]:
+        """Connect, run each query for no rows: valid SQL, mapped columns present."""
+        try:
+            source = OdbcSource(self.odbc).__enter__()
+        except SourceUnavailable as exc:
+            return [Check("connect", ok=False, detail=exc.reason)]
+        timeout = "query timeout" if source.query_timeout_supported else "watchdog"
+        checks = [Check("connect", ok=True, detail=f"connected ({timeout})")]
+        try:
+            for name, spec, _ in self.streams:
+                checks.append(_query_check(source, name, spec))
+        finally:
+            source.__exit__(None, None, None)
+        return checks
+
+
+def _query_check(
+    source: OdbcSource, name: str, spec: CustomersSpec | ContactsSpec | EntriesSpec
+) -> Check:
+    params = [FUTURE] * str(spec.query).count("?")
+    try:
+        names = source.columns(str(spec.query), params)
+        compile_fields(spec, names)
+        _position(names, spec.watermark)
+    except SourceUnavailable as exc:
+        return Check(f"{name} query", ok=False, detail=exc.reason)
+    except ConvertError as exc:
+        return Check(f"{name} query", ok=False, detail=f"no column {exc.column}")
+    return Check(f"{name} query", ok=True, detail=f"{len(names)} columns")
 
 
 class EntriesReading:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sageconnect.errors import SourceUnavailable
 from sageconnect.mapping.convert import ConvertError, Getter
+from sageconnect.mapping.diagnosis import Check
 from sageconnect.mapping.documents import DocumentMaker, LedgerSettings
 from sageconnect.mapping.rows import RowBuilder, compile_fields
 from sageconnect.mapping.snapshot import fingerprint
@@ -45,6 +46,32 @@ class FileEntriesMapper:
         if now == checkpoint and not full:
             return None
         return FileEntriesReading(self, now)
+
+    def diagnose(self) -> list[Check]:
+        """Each file: readable, and holding the mapped columns?"""
+        checks = []
+        for spec, path in self.streams:
+            try:
+                fmt = sniff(
+                    path,
+                    encoding=self.spec.file.encoding,
+                    delimiter=self.spec.file.delimiter,
+                )
+                compile_fields(spec, fmt.header)
+            except SourceUnavailable as exc:
+                checks.append(Check(f"file {path.name}", ok=False, detail=exc.reason))
+            except ConvertError as exc:
+                detail = f"header lacks column {exc.column}"
+                checks.append(Check(f"file {path.name}", ok=False, detail=detail))
+            else:
+                checks.append(
+                    Check(
+                        f"file {path.name}",
+                        ok=True,
+                        detail=f"{len(fmt.header)} columns",
+                    )
+                )
+        return checks
 
 
 class FileEntriesReading:

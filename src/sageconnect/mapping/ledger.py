@@ -17,6 +17,8 @@ from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
+from sageconnect.errors import SourceUnavailable
+from sageconnect.mapping.diagnosis import Check
 from sageconnect.mapping.documents import DocumentMaker, LedgerSettings
 from sageconnect.mapping.ledger_line import Columns, LedgerLine, LineParser
 from sageconnect.mapping.openings import Openings, carry, check_years, tag
@@ -74,6 +76,21 @@ class LedgerMapper:
             )
         self.opening_unmatched = sum(o.left() for o in openings)
         yield from customers.values()
+
+    def diagnose(self) -> list[Check]:
+        """Each file: can it be read, and does its header hold the mapped columns?"""
+        checks = []
+        for path in self.files:
+            try:
+                fmt = self._sniff(path)
+                Columns.bind(fmt.header, self.ledger, str(path))
+            except SourceUnavailable as exc:
+                checks.append(Check(f"file {path.name}", ok=False, detail=exc.reason))
+                continue
+            separator = _SEPARATORS.get(fmt.delimiter, fmt.delimiter)
+            detail = f"{fmt.encoding}, {separator}, {len(fmt.header)} columns"
+            checks.append(Check(f"file {path.name}", ok=True, detail=detail))
+        return checks
 
     def _sniff(self, path: Path) -> FileFormat:
         file = self.spec.file
@@ -197,3 +214,6 @@ class LedgerReading:
 
 def _fiscal_order(path: Path) -> tuple[str, str]:
     return (tag(path), path.name)
+
+
+_SEPARATORS = {"\t": "TAB", "|": "|", ";": ";", ",": ","}

@@ -89,6 +89,22 @@ class OdbcSource:
         closing = "]" if quote == "[" else quote
         return f"{quote}{identifier}{closing}"
 
+    def columns(self, sql: str, params: Sequence[Any] = ()) -> list[str]:
+        """The columns a query returns, without reading its rows."""
+        pyodbc = _pyodbc()
+        cursor = self._conn.cursor()
+        try:
+            with _Watchdog(
+                cursor,
+                None if self.query_timeout_supported else self.settings.query_timeout,
+            ):
+                cursor.execute(sql, *params)
+                return [d[0] for d in cursor.description]
+        except pyodbc.Error as exc:
+            raise unavailable(self.settings.name, exc) from None
+        finally:
+            cursor.close()
+
     def rows(
         self, sql: str, params: Sequence[Any] = ()
     ) -> Iterator[tuple[list[str], Any]]:
