@@ -26,10 +26,8 @@ from typing import Any
 
 from sageconnect.mapping.protocol import Mapper
 from sageconnect.model.records import (
-    Contact,
     Customer,
-    Invoice,
-    Payment,
+    Keyed,
     Record,
     Reject,
 )
@@ -98,7 +96,7 @@ def compare_golden(path: Path, lines: list[str], *, update: bool = False) -> Non
         )
 
 
-def _key(record: Customer | Contact | Invoice | Payment) -> str:
+def _key(record: Keyed) -> str:
     return record.code if isinstance(record, Customer) else record.key
 
 

@@ -20,9 +20,7 @@ from sageconnect.mapping.diagnosis import Check
 from sageconnect.mapping.documents import DocumentMaker, LedgerSettings
 from sageconnect.mapping.rows import RowBuilder, compile_fields, safe_key
 from sageconnect.mapping.spec import (
-    ContactsSpec,
-    CustomersSpec,
-    EntriesSpec,
+    AnyStream,
     MappingSpec,
 )
 from sageconnect.model.records import Record, Reject
@@ -34,7 +32,7 @@ FUTURE = dt.datetime(9999, 1, 1)  # noqa: DTZ001 - selects no row: a self-check
 
 
 Build = Callable[[dict[str, Getter], Sequence[Any]], Record]
-Stream = tuple[str, CustomersSpec | ContactsSpec | EntriesSpec, Build]
+Stream = tuple[str, AnyStream, Build]
 
 
 class EntriesMapper:
@@ -62,6 +60,8 @@ class EntriesMapper:
         if spec.contacts is not None:
             self.streams.append(("contacts", spec.contacts, rows.contact))
         self.streams.append(("entries", spec.entries, rows.entry))
+        if spec.settlements is not None:
+            self.streams.append(("settlements", spec.settlements, rows.settlement))
         self.now = now
         self.lookback = dt.timedelta(
             minutes=spec.odbc.lookback_minutes
@@ -105,7 +105,9 @@ class EntriesMapper:
 
 
 def _query_check(
-    source: OdbcSource, name: str, spec: CustomersSpec | ContactsSpec | EntriesSpec
+    source: OdbcSource,
+    name: str,
+    spec: AnyStream,
 ) -> Check:
     params = [FUTURE] * str(spec.query).count("?")
     try:
@@ -149,11 +151,11 @@ class EntriesReading:
         self,
         source: OdbcSource,
         stream: str,
-        spec: CustomersSpec | ContactsSpec | EntriesSpec,
+        spec: AnyStream,
         since: dt.datetime,
         build: Build,
     ) -> Iterator[Record]:
-        params = [since] if spec.watermark else []
+        params = [since] * str(spec.query).count("?") if spec.watermark else []
         getters: dict[str, Getter] = {}
         mark: int | None = None
         newest = self.state.get(stream)

@@ -10,12 +10,10 @@ from sageconnect.mapping.convert import ConvertError, Getter, compile_field, fie
 from sageconnect.mapping.documents import DocumentMaker
 from sageconnect.mapping.ledger_line import LedgerLine
 from sageconnect.mapping.spec import (
-    ContactsSpec,
-    CustomersSpec,
-    EntriesSpec,
+    AnyStream,
     FieldRef,
 )
-from sageconnect.model.records import Contact, Customer, Record
+from sageconnect.model.records import Contact, Customer, Record, Settlement
 
 
 class RowBuilder:
@@ -52,6 +50,21 @@ class RowBuilder:
             phone=values.get("phone") or None,
         )
 
+    def settlement(self, get: dict[str, Getter], row: Sequence[Any]) -> Settlement:
+        values = {name: getter(row) for name, getter in get.items()}
+        amount = values["amount"]
+        if amount is None or amount <= 0:
+            raise ConvertError("amount", amount, "a settlement amount must be positive")
+        if values["settled_on"] is None:
+            raise ConvertError("settled_on", None, "no settlement date")
+        return Settlement(
+            key=values["key"],
+            invoice=values["invoice"],
+            payment=values["payment"],
+            amount=amount,
+            settled_on=values["settled_on"],
+        )
+
     def entry(self, get: dict[str, Getter], row: Sequence[Any]) -> Record:
         values = {name: getter(row) for name, getter in get.items()}
         date: dt.date = values["date"]
@@ -79,7 +92,8 @@ class RowBuilder:
 
 
 def compile_fields(
-    spec: CustomersSpec | ContactsSpec | EntriesSpec, names: Sequence[str]
+    spec: AnyStream,
+    names: Sequence[str],
 ) -> dict[str, Getter]:
     """A getter per mapped field, bound to the query's column positions."""
     fields = spec.fields

@@ -142,7 +142,8 @@ class EntryFields(_Section):
 class StreamSpec(_Section):
     """Where one stream's rows come from: a SQL query (ODBC) or a file name (file).
 
-    A query with a watermark takes the lower bound as its only ``?``.
+    A query with a watermark takes the lower bound at each ``?`` (a UNION of
+    several tables has one per part).
     """
 
     query: str | None = Field(default=None, min_length=10)
@@ -153,12 +154,11 @@ class StreamSpec(_Section):
     def _placeholder(self) -> StreamSpec:
         if (self.query is None) == (self.file is None):
             raise ValueError("exactly one of query (ODBC) or file (file sources)")
-        wanted = 1 if self.watermark else 0
-        if self.query is not None and self.query.count("?") != wanted:
-            raise ValueError(
-                f"the query must have exactly {wanted} ? placeholder(s)"
-                + (" for the watermark" if wanted else "")
-            )
+        marks = self.query.count("?") if self.query is not None else 0
+        if self.query is not None and self.watermark and not marks:
+            raise ValueError("a query with a watermark binds it with ? (once per part)")
+        if self.query is not None and not self.watermark and marks:
+            raise ValueError("a query without watermark takes no ? placeholder")
         return self
 
 
@@ -170,10 +170,23 @@ class ContactsSpec(StreamSpec):
     fields: ContactFields
 
 
+class SettlementFields(_Section):
+    key: FieldRef
+    invoice: FieldRef
+    payment: FieldRef
+    amount: FieldRef
+    settled_on: FieldRef
+
+
+class SettlementsSpec(StreamSpec):
+    fields: SettlementFields
+
+
 class EntriesSpec(StreamSpec):
     fields: EntryFields
 
 
+AnyStream = CustomersSpec | ContactsSpec | EntriesSpec | SettlementsSpec
 KINDS = {"sale", "cash", "other", "opening"}
 
 
@@ -187,6 +200,7 @@ class MappingSpec(_Section):
     customers: CustomersSpec | None = None
     contacts: ContactsSpec | None = None
     entries: EntriesSpec | None = None
+    settlements: SettlementsSpec | None = None
 
     @model_validator(mode="after")
     def _sections(self) -> MappingSpec:
@@ -200,6 +214,7 @@ class MappingSpec(_Section):
                 ("customers", self.customers),
                 ("contacts", self.contacts),
                 ("entries", self.entries),
+                ("settlements", self.settlements),
             )
             for name, stream in streams:
                 if stream is not None and getattr(stream, source) is None:

@@ -100,6 +100,17 @@ class Payment:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Settlement:
+    """The source says how much of an invoice a payment settles (Sage F_REGLECH)."""
+
+    key: str
+    invoice: str  # the key of the Invoice settled
+    payment: str  # the key of the Payment that settles it
+    amount: Decimal
+    settled_on: dt.date
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Reject:
     """A source row set aside, with everything an operator needs to find and fix it."""
 
@@ -116,4 +127,5 @@ class Reject:
         return f"{at}{field}{value}: {self.reason}"
 
 
-Record = Customer | Contact | Invoice | Payment | Reject
+Keyed = Customer | Contact | Invoice | Payment | Settlement
+Record = Keyed | Reject

@@ -26,7 +26,7 @@ def refresh(conn: Connection, company: int, run: int) -> int:
             )
         )
         rows = [
-            _row(customer, a)
+            _row(company, customer, a)
             for customer, items in _lettered_items(conn, chunk)
             for a in allocate(items)
         ]
@@ -36,8 +36,9 @@ def refresh(conn: Connection, company: int, run: int) -> int:
     return total
 
 
-def _row(customer: int, a: Allocation) -> dict[str, object]:
+def _row(company: int, customer: int, a: Allocation) -> dict[str, object]:
     return {
+        "company_id": company,
         "customer_id": customer,
         "invoice_id": a.invoice_id,
         "payment_id": a.credit_id if a.credit_side == "payment" else None,

@@ -17,7 +17,14 @@ from typing import Any
 from sqlalchemy import Connection
 
 from sageconnect.model.money import to_cents
-from sageconnect.model.records import Contact, Customer, Invoice, Payment
+from sageconnect.model.records import (
+    Contact,
+    Customer,
+    Invoice,
+    Keyed,
+    Payment,
+    Settlement,
+)
 
 CUSTOMER_COLUMNS = (
     "code",
@@ -49,6 +56,7 @@ INVOICE_COLUMNS = (
     "lettered_on",
 )
 CONTACT_COLUMNS = ("key", "customer", "name", "role", "email", "phone")
+SETTLEMENT_COLUMNS = ("key", "invoice", "payment", "amount", "settled_on")
 PAYMENT_COLUMNS = (
     "key",
     "customer",
@@ -72,6 +80,7 @@ _TYPES = {
     "due": "DATE",
     "received": "DATE",
     "lettered_on": "DATE",
+    "settled_on": "DATE",
     "amount": "BIGINT",
     "currency_amount": "BIGINT",
     "credit_limit": "BIGINT",
@@ -136,11 +145,10 @@ CUSTOMERS = Stage("stage_customers", CUSTOMER_COLUMNS, "code")
 INVOICES = Stage("stage_invoices", INVOICE_COLUMNS, "key")
 PAYMENTS = Stage("stage_payments", PAYMENT_COLUMNS, "key")
 CONTACTS = Stage("stage_contacts", CONTACT_COLUMNS, "key")
+SETTLEMENTS = Stage("stage_settlements", SETTLEMENT_COLUMNS, "key")
 
 
-def row(
-    record: Customer | Contact | Invoice | Payment, columns: Iterable[str]
-) -> tuple[Any, ...]:
+def row(record: Keyed, columns: Iterable[str]) -> tuple[Any, ...]:
     """The staging row of a record: money in cents, then a hash of every value."""
     values = []
     for name in columns:
@@ -160,4 +168,5 @@ ROUTES: dict[type, tuple[Stage, tuple[str, ...], str]] = {
     Contact: (CONTACTS, CONTACT_COLUMNS, "contacts"),
     Invoice: (INVOICES, INVOICE_COLUMNS, "invoices"),
     Payment: (PAYMENTS, PAYMENT_COLUMNS, "payments"),
+    Settlement: (SETTLEMENTS, SETTLEMENT_COLUMNS, "allocations"),
 }

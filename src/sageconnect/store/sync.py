@@ -21,6 +21,7 @@ from sageconnect.store import allocations as alloc
 from sageconnect.store import staging
 from sageconnect.store.merge import MergeCounts, merge, orphans
 from sageconnect.store.rejects import record_rejects
+from sageconnect.store.settlements import settle
 from sageconnect.store.tables import checkpoints, companies, sync_runs
 
 BATCH = 5000
@@ -138,6 +139,8 @@ def _load(
             )
             for key, copies in stage.drop_duplicates(conn)
         ]
+        if stage is staging.SETTLEMENTS:
+            continue  # merged after the items they settle, below
         if stage is not staging.CUSTOMERS:
             report.rejects += [
                 Reject(
@@ -154,6 +157,9 @@ def _load(
         report.updated += counts.updated
         report.closed += counts.closed
     report.allocations = alloc.refresh(conn, company, run)
+    stated, unresolved = settle(conn, company, complete=reading.complete)
+    report.allocations += stated
+    report.rejects += unresolved
     report.rejected = len(report.rejects)
     report.new_rejects = record_rejects(conn, company, run, report.rejects)
     for stage, _, _ in routes.values():

@@ -154,6 +154,8 @@ allocations = Table(
     "allocations",
     metadata,
     Column("id", Integer, primary_key=True),
+    Column("company_id", ForeignKey("companies.id"), nullable=False),
+    Column("key", Text),  # the source's key, for allocations the source states
     Column("customer_id", ForeignKey("customers.id"), nullable=False, index=True),
     Column("invoice_id", ForeignKey("invoices.id"), nullable=False, index=True),
     Column("payment_id", ForeignKey("payments.id"), index=True),
@@ -166,6 +168,7 @@ allocations = Table(
         "(payment_id IS NULL) <> (credit_note_id IS NULL)", name="one_credit_side"
     ),
     CheckConstraint("amount > 0", name="positive"),
+    UniqueConstraint("company_id", "key"),
 )
 
 sync_runs = Table(

@@ -169,6 +169,8 @@ def upgrade() -> None:
 
     op.create_table('allocations',
     sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('company_id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.Text(), nullable=True),
     sa.Column('customer_id', sa.Integer(), nullable=False),
     sa.Column('invoice_id', sa.Integer(), nullable=False),
     sa.Column('payment_id', sa.Integer(), nullable=True),
@@ -179,11 +181,13 @@ def upgrade() -> None:
     sa.Column('lettering', sa.Text(), nullable=True),
     sa.CheckConstraint('(payment_id IS NULL) <> (credit_note_id IS NULL)', name=op.f('ck_allocations_one_credit_side')),
     sa.CheckConstraint('amount > 0', name=op.f('ck_allocations_positive')),
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_allocations_company_id_companies')),
     sa.ForeignKeyConstraint(['credit_note_id'], ['invoices.id'], name=op.f('fk_allocations_credit_note_id_invoices')),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_allocations_customer_id_customers')),
     sa.ForeignKeyConstraint(['invoice_id'], ['invoices.id'], name=op.f('fk_allocations_invoice_id_invoices')),
     sa.ForeignKeyConstraint(['payment_id'], ['payments.id'], name=op.f('fk_allocations_payment_id_payments')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_allocations'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_allocations')),
+    sa.UniqueConstraint('company_id', 'key', name=op.f('uq_allocations_company_id'))
     )
     with op.batch_alter_table('allocations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_allocations_credit_note_id'), ['credit_note_id'], unique=False)

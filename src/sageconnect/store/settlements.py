@@ -1,0 +1,70 @@
+"""Allocations the source states itself (Sage F_REGLECH), kept as the source says.
+
+They replace, key by key, what an earlier read stored; a complete read replaces
+them all, so that allocations undone in the source go away.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, text
+
+from sageconnect.model.records import Reject
+
+_RESOLVED = """
+SELECT s.key, i.customer_id, i.id, p.id, s.amount, s.settled_on
+FROM stage_settlements s
+JOIN invoices i ON i.company_id = :company AND i.key = s.invoice
+  AND i.closed_run_id IS NULL AND i.amount > 0
+JOIN payments p ON p.company_id = :company AND p.key = s.payment
+  AND p.closed_run_id IS NULL AND p.customer_id = i.customer_id
+"""
+_UNRESOLVED = """
+SELECT s.key, s.invoice, s.payment FROM stage_settlements s
+WHERE NOT EXISTS (SELECT 1 FROM invoices i JOIN payments p
+  ON p.company_id = i.company_id AND p.customer_id = i.customer_id
+  WHERE i.company_id = :company AND i.key = s.invoice AND i.amount > 0
+  AND i.closed_run_id IS NULL AND p.key = s.payment AND p.closed_run_id IS NULL)
+ORDER BY s.key
+"""
+
+
+def settle(
+    conn: Connection, company: int, *, complete: bool
+) -> tuple[int, list[Reject]]:
+    """Store the staged settlements; return how many, and those naming no known pair."""
+    params = {"company": company}
+    if complete:
+        conn.execute(
+            text(
+                "DELETE FROM allocations"
+                " WHERE company_id = :company AND key IS NOT NULL"
+            ),
+            params,
+        )
+    else:
+        conn.execute(
+            text(
+                "DELETE FROM allocations WHERE company_id = :company"
+                " AND key IN (SELECT key FROM stage_settlements)"
+            ),
+            params,
+        )
+    inserted = conn.execute(
+        text(
+            "INSERT INTO allocations (company_id, key, customer_id, invoice_id,"
+            " payment_id, amount, allocated_on, origin)"
+            f" SELECT :company, r.* , 'source' FROM ({_RESOLVED}) r"
+        ),
+        params,
+    ).rowcount
+    unresolved = [
+        Reject(
+            where=f"allocations/{key}",
+            field="invoice",
+            value=f"{invoice} <- {payment}",
+            reason="names an invoice or payment the source did not give,"
+            " or of another customer",
+        )
+        for key, invoice, payment in conn.execute(text(_UNRESOLVED), params)
+    ]
+    return inserted, unresolved
