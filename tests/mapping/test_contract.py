@@ -58,16 +58,17 @@ def test_file_mappers_meet_the_contract(
     assert_mapper(mapper, golden, update=update_golden, root=ROOT)
 
 
-def test_the_sage100_mapper_meets_the_contract(
-    tmp_path: Path, clock: FixedClock, update_golden: bool
+@pytest.mark.parametrize("mapping", ["sage100", "sage100-gescom"])
+def test_the_sage100_mappers_meet_the_contract(
+    tmp_path: Path, clock: FixedClock, update_golden: bool, mapping: str
 ) -> None:
-    """The Sage 100 ODBC mapper (SQLite driver) matches its golden records; a re-read adds nothing."""
+    """The Sage 100 ODBC mappers (SQLite driver) match their golden records; a re-read adds nothing."""
     db = build_sage("sqlite", tmp_path)
     try:
-        config = load(
-            config_file(tmp_path, f'mapping = "sage100"\n{db.source_settings}')
-        )
-        golden = FIXTURES / "sage100" / "expected"
+        source = f'mapping = "{mapping}"\n{db.source_settings}'
+        config = load(config_file(tmp_path, source))
+        folder = "expected" if mapping == "sage100" else "expected-gescom"
+        golden = FIXTURES / "sage100" / folder
         assert_mapper(build_mapper(config, "acme", clock), golden, update=update_golden)
     finally:
         drop_sage(db)
