@@ -221,6 +221,10 @@ class MappingSpec(_Section):
                     raise ValueError(
                         f"[{name}] needs a {source} for a {self.mapping.reader} reader"
                     )
+            if self.settlements is not None and self.entries.fields.lettering:
+                raise ValueError(
+                    "[settlements] and entries lettering would allocate twice: keep one"
+                )
             kind = field_spec(self.entries.fields.kind)
             if kind.as_ == "enum" and not set(kind.values.values()) <= KINDS:
                 raise ValueError(

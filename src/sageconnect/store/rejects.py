@@ -11,7 +11,7 @@ RejectKey = tuple[str, int, str, str]
 
 
 def record_rejects(
-    conn: Connection, company: int, run: int, found: list[Reject]
+    conn: Connection, company: int, run: int, found: list[Reject], *, complete: bool
 ) -> int:
     """Store this run's rejects, resolve those gone; return how many are new."""
     existing: dict[RejectKey, int] = {
@@ -59,13 +59,14 @@ def record_rejects(
             .where(rejects.c.id.in_(seen_ids[start : start + 500]))
             .values(last_run_id=run, resolved_run_id=None)
         )
-    conn.execute(
-        update(rejects)
-        .where(
-            rejects.c.company_id == company,
-            rejects.c.last_run_id != run,
-            rejects.c.resolved_run_id.is_(None),
+    if complete:  # only a full read can tell that a row is no longer bad
+        conn.execute(
+            update(rejects)
+            .where(
+                rejects.c.company_id == company,
+                rejects.c.last_run_id != run,
+                rejects.c.resolved_run_id.is_(None),
+            )
+            .values(resolved_run_id=run)
         )
-        .values(resolved_run_id=run)
-    )
     return len(new_rows)

@@ -6,12 +6,13 @@ them all, so that allocations undone in the source go away.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, bindparam, text
 
 from sageconnect.model.records import Reject
 
 _RESOLVED = """
-SELECT s.key, i.customer_id, i.id, p.id, s.amount, s.settled_on
+SELECT s.key, i.customer_id, i.id, p.id, s.amount,
+       CASE WHEN i.issued > s.settled_on THEN i.issued ELSE s.settled_on END
 FROM stage_settlements s
 JOIN invoices i ON i.company_id = :company AND i.key = s.invoice
   AND i.closed_run_id IS NULL AND i.amount > 0
@@ -67,4 +68,46 @@ def settle(
         )
         for key, invoice, payment in conn.execute(text(_UNRESOLVED), params)
     ]
-    return inserted, unresolved
+    excess = _over_allocated(conn, company)
+    return inserted - len(excess), unresolved + excess
+
+
+_OVER = """
+SELECT a.key, a.amount FROM allocations a
+WHERE a.company_id = :company AND a.key IS NOT NULL AND (
+  a.invoice_id IN (
+    SELECT x.invoice_id FROM allocations x JOIN invoices i ON i.id = x.invoice_id
+    WHERE x.company_id = :company GROUP BY x.invoice_id, i.amount
+    HAVING SUM(x.amount) > i.amount)
+  OR a.payment_id IN (
+    SELECT x.payment_id FROM allocations x JOIN payments p ON p.id = x.payment_id
+    WHERE x.company_id = :company GROUP BY x.payment_id, p.amount
+    HAVING SUM(x.amount) > p.amount))
+ORDER BY a.key
+"""
+
+
+def _over_allocated(conn: Connection, company: int) -> list[Reject]:
+    """Stated allocations on an invoice or payment allocated beyond its amount.
+
+    The source contradicts itself there: rather than hide other open items, those
+    allocations are set aside and the items stay open, for someone to look at.
+    """
+    params = {"company": company}
+    rows = conn.execute(text(_OVER), params).all()
+    if rows:
+        conn.execute(
+            text(
+                "DELETE FROM allocations WHERE company_id = :company AND key IN :keys"
+            ).bindparams(bindparam("keys", expanding=True)),
+            {**params, "keys": [key for key, _ in rows]},
+        )
+    return [
+        Reject(
+            where=f"allocations/{key}",
+            field="amount",
+            value=str(amount),
+            reason="settles more than the due line or payment has: the items stay open",
+        )
+        for key, amount in rows
+    ]

@@ -161,7 +161,9 @@ def _load(
     report.allocations += stated
     report.rejects += unresolved
     report.rejected = len(report.rejects)
-    report.new_rejects = record_rejects(conn, company, run, report.rejects)
+    report.new_rejects = record_rejects(
+        conn, company, run, report.rejects, complete=reading.complete
+    )
     for stage, _, _ in routes.values():
         stage.drop(conn)
 
