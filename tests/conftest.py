@@ -14,6 +14,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from sageconnect.clock import FixedClock
 from sageconnect.store.engine import open_store
+from support import SageDb, build_sage, drop_sage
 
 PG_ENV = "SAGECONNECT_TEST_PG"
 
@@ -80,3 +81,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+def sage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SageDb]:
+    """A seeded Sage 100 database behind each of the three ODBC drivers."""
+    db = build_sage(request.param, tmp_path)
+    yield db
+    drop_sage(db)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Engine]:
+    """An empty SQLite store, for tests whose subject is the source."""
+    engine = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    yield engine
+    engine.dispose()

@@ -43,13 +43,6 @@ def write_config(tmp_path: Path, db: SageDb, extra: str = "") -> Path:
     return path
 
 
-@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
-def sage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SageDb]:
-    db = build_sage(request.param, tmp_path)
-    yield db
-    drop_sage(db)
-
-
 def test_a_french_locale_reads_amounts_and_names_exactly(
     sage: SageDb, tmp_path: Path
 ) -> None:

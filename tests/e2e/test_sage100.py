@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine, select
 
 from sageconnect.clock import FixedClock
 from sageconnect.config import Config, load
 from sageconnect.jobs import sync_company
-from sageconnect.store.engine import open_store
 from sageconnect.store.queries import balances, company_ids
 from sageconnect.store.tables import contacts, customers
-from support import SageDb, build_sage, drop_sage, fec_lines, write_config
+from support import SageDb, fec_lines, write_config
 
-TARGETS = ["sqlite", "postgresql", "mariadb"]
 # Sage's balance: every customer line, but opening lines only in the first period
 # (later ones repeat lines still in the table: fixtures/sage100/README.md).
 SUM_SQL = """
@@ -29,20 +25,6 @@ WHERE t.CT_Type = 0
   AND (e.EC_ANType = 0 OR e.JM_Date <= (SELECT MIN(f.JM_Date) FROM F_ECRITUREC f))
 GROUP BY e.CT_Num
 """
-
-
-@pytest.fixture(params=TARGETS)
-def sage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SageDb]:
-    db = build_sage(request.param, tmp_path)
-    yield db
-    drop_sage(db)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Engine]:
-    engine = open_store(f"sqlite:///{tmp_path / 'store.db'}")
-    yield engine
-    engine.dispose()
 
 
 def config_for(tmp_path: Path, db: SageDb, extra: str = "") -> Config:

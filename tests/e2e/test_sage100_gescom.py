@@ -3,33 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine
 
 from sageconnect.clock import FixedClock
 from sageconnect.config import load
 from sageconnect.jobs import sync_company
-from sageconnect.store.engine import open_store
 from sageconnect.store.queries import balances, company_ids
-from support import SageDb, build_sage, drop_sage
-
-
-@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
-def sage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SageDb]:
-    db = build_sage(request.param, tmp_path)
-    yield db
-    drop_sage(db)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Engine]:
-    engine = open_store(f"sqlite:///{tmp_path / 'store.db'}")
-    yield engine
-    engine.dispose()
+from support import SageDb, build_sage
 
 
 def config_for(tmp_path: Path, db: SageDb) -> Path:
