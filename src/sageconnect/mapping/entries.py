@@ -71,7 +71,6 @@ class EntriesMapper:
         self.full_every = dt.timedelta(
             hours=full_every_hours or spec.odbc.full_every_hours
         )
-        self.opening_unmatched = 0
 
     def read(self, checkpoint: str | None, *, full: bool) -> EntriesReading:
         state = _state(checkpoint)

@@ -203,10 +203,6 @@ def _bad_width(
     return Reject(
         where=where,
         line=number,
-        value=fmt_extra(fields[width:]),
+        value="|".join(fields[width:])[:80],
         reason=f"too many fields: {len(fields)} where the header has {width}",
     )
-
-
-def fmt_extra(values: list[str]) -> str:
-    return "|".join(values)[:80]

@@ -19,7 +19,7 @@ from sageconnect.mapping.protocol import Mapper, Reading
 from sageconnect.model.records import Reject
 from sageconnect.store import allocations as alloc
 from sageconnect.store import staging
-from sageconnect.store.merge import MergeCounts, merge, orphans
+from sageconnect.store.merge import merge, orphans
 from sageconnect.store.rejects import record_rejects
 from sageconnect.store.settlements import settle
 from sageconnect.store.tables import checkpoints, companies, sync_runs
@@ -46,7 +46,6 @@ class SyncReport:
     source_unchanged: bool = False
     full_read: bool = False
     duration_s: float = 0.0
-    counts: dict[str, MergeCounts] = field(default_factory=dict)
     rejects: list[Reject] = field(default_factory=list)
 
 
@@ -152,7 +151,6 @@ def _load(
                 for key, code in orphans(conn, stage, company)
             ]
         counts = merge(conn, stage, target, company, run, close=reading.complete)
-        report.counts[target] = counts
         report.inserted += counts.inserted
         report.updated += counts.updated
         report.closed += counts.closed
