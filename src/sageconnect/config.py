@@ -157,6 +157,31 @@ class PaymentTerms(_Model):
     by_customer: dict[str, Terms] = {}
 
 
+class MatchingConfig(_Model):
+    """How credits the accountant has not lettered yet are matched to invoices."""
+
+    methods: tuple[Literal["reference", "amount", "oldest"], ...] = (
+        "reference",
+        "amount",
+        "oldest",
+    )
+
+    @field_validator("methods")
+    @classmethod
+    def _unique(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError("each method at most once")
+        return value
+
+
+class BankConfig(_Model):
+    """A folder where bank statements (camt.053, CFONB 120) are dropped."""
+
+    path: str = Field(min_length=1)
+    pattern: str = "*"
+    pending_days: int = Field(default=10, ge=1, le=90)
+
+
 class CompanyConfig(_Model):
     """One dossier: its source, its mapping, its terms."""
 
@@ -165,6 +190,8 @@ class CompanyConfig(_Model):
     timezone: str = "Europe/Paris"
     source: Source
     payment_terms: PaymentTerms = PaymentTerms()
+    matching: MatchingConfig = MatchingConfig()
+    bank: BankConfig | None = None
 
     @field_validator("timezone")
     @classmethod

@@ -158,7 +158,15 @@ def sync_company(
         try:
             mapper = build_mapper(config, code, clock)
             company_id = ensure_company(engine, code, company.name, company.currency)
-            sync(engine, company_id, report, mapper, clock.now, full=full)
+            sync(
+                engine,
+                company_id,
+                report,
+                mapper,
+                clock.now,
+                full=full,
+                methods=company.matching.methods,
+            )
         except SourceUnavailable as exc:
             log.error(  # noqa: TRY400 - an unreadable source needs no traceback
                 "sync_failed",
@@ -198,6 +206,7 @@ def sync_company(
             new_rejects=report.new_rejects,
             rejects_not_logged=max(0, report.rejected - REJECTS_LOGGED),
             allocations=report.allocations,
+            matched=report.matched,
             opening_unmatched=getattr(mapper, "opening_unmatched", 0),
             full_read=report.full_read,
             source_unchanged=report.source_unchanged,

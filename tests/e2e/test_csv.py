@@ -21,14 +21,11 @@ EXPECTED = {
         "0.00",
         "3656.88",
     ),  # FA-1001 paid (A), FA-1010 open
-    "CLI002": (
-        "400.00",
-        "450.40",
-        "50.40",
-        "450.40",
-    ),  # 850.40 partly paid (b), avoir 50.40
+    # 850.40 partly paid (b); the unlettered avoir 50.40 matched to it (oldest)
+    "CLI002": ("400.00", "400.00", "0.00", "400.00"),
     "CLI003": ("2499.99", "2499.99", "0.00", "2400.00"),  # FA-1004 not due yet
-    "CLI004": ("499.99", "500.00", "0.01", "500.00"),  # an unlettered 0.01 payment
+    # an unlettered 0.01 payment, matched to the only open invoice
+    "CLI004": ("499.99", "499.99", "0.00", "499.99"),
 }
 
 

@@ -61,12 +61,14 @@ def test_balances_equal_the_ledger_to_the_cent(
 
 
 def open_items_by_lettering(
-    path: Path, encoding: str
+    path: Path, encoding: str, *, matched: bool
 ) -> dict[str, tuple[Decimal, Decimal]]:
     """Per customer (open debits, unapplied credits) as the file's lettering states them.
 
     Unlettered lines are open in full; a balanced (upper-case) group is settled;
-    a partial (lower-case) group leaves its net on the heavier side.
+    a partial (lower-case) group leaves its net on the heavier side. With
+    ``matched``, unlettered credits then pay what is open on the debit side (a
+    partial group's credit remainder is the accountant's to place, not ours).
     """
     lines: dict[str, list[tuple[str, Decimal]]] = defaultdict(list)
     with path.open(encoding=encoding, newline="") as handle:
@@ -81,19 +83,28 @@ def open_items_by_lettering(
     result = {}
     for customer, items in lines.items():
         debit = sum((a for code, a in items if not code and a > 0), Decimal(0))
-        credit = sum((-a for code, a in items if not code and a < 0), Decimal(0))
+        free = sum((-a for code, a in items if not code and a < 0), Decimal(0))
+        locked = Decimal(0)
         for code in {c for c, _ in items if c and c.islower()}:
             net = sum((a for c, a in items if c == code), Decimal(0))
-            debit, credit = debit + max(net, Decimal(0)), credit + max(-net, Decimal(0))
-        result[customer] = (debit, credit)
+            debit, locked = debit + max(net, Decimal(0)), locked + max(-net, Decimal(0))
+        if matched:
+            paid = min(debit, free)
+            debit, free = debit - paid, free - paid
+        result[customer] = (debit, free + locked)
     return result
 
 
+@pytest.mark.parametrize("matching", [True, False], ids=["matched", "lettering-only"])
 def test_open_items_follow_the_source_lettering(
-    config: Config, engine: Engine, clock: FixedClock
+    tmp_path: Path, store_url: str, engine: Engine, clock: FixedClock, *, matching: bool
 ) -> None:
-    """Open invoices and unapplied credits per customer are what the ledger's lettering leaves open."""
-    expected = open_items_by_lettering(YEAR_2026, "iso-8859-15")
+    """Open invoices and unapplied credits per customer: the lettering, then our matching."""
+    extra = f"[companies.acme.payment_terms]\n{TERMS}\n"
+    if not matching:
+        extra += "[companies.acme.matching]\nmethods = []\n"
+    config = load(write_config(tmp_path, store_url, str(FEC), extra))
+    expected = open_items_by_lettering(YEAR_2026, "iso-8859-15", matched=matching)
     found = synced(config, engine, clock)
     assert {
         code: (b.open_invoices, b.unapplied_credits) for code, b in found.items()
@@ -101,7 +112,8 @@ def test_open_items_follow_the_source_lettering(
         code: expected.get(code, (Decimal("0.00"), Decimal("0.00"))) for code in found
     }
     assert sum(b.overdue for b in found.values()) > 0
-    assert any(b.unapplied_credits for b in found.values())
+    # unlettered receipts exist, and matching is what places them
+    assert any(b.unapplied_credits for b in found.values()) is not matching
 
 
 def test_a_second_sync_of_the_fixture_is_a_no_op(

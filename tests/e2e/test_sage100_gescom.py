@@ -15,11 +15,12 @@ from sageconnect.store.queries import balances, company_ids
 from support import SageDb, build_sage
 
 
-def config_for(tmp_path: Path, db: SageDb) -> Path:
+def config_for(tmp_path: Path, db: SageDb, *, matching: bool = True) -> Path:
     path = tmp_path / "config.toml"
     path.write_text(
         f'[store]\nurl = "sqlite:///{tmp_path / "store.db"}"\n[companies.acme]\nname = "ACME"\n'
-        f'[companies.acme.source]\nmapping = "sage100-gescom"\n{db.source_settings}',
+        + ("" if matching else "[companies.acme.matching]\nmethods = []\n")
+        + f'[companies.acme.source]\nmapping = "sage100-gescom"\n{db.source_settings}',
         encoding="utf-8",
     )
     return path
@@ -29,7 +30,8 @@ def test_open_due_lines_and_unallocated_payments_match_the_documents(
     sage: SageDb, tmp_path: Path, store: Engine, clock: FixedClock
 ) -> None:
     """Per customer: open due amounts and unapplied credits are what F_DOCREGL and F_REGLECH leave."""
-    report = sync_company(load(config_for(tmp_path, sage)), "acme", store, clock)
+    config = load(config_for(tmp_path, sage, matching=False))
+    report = sync_company(config, "acme", store, clock)
     assert (report.status, report.rejected) == ("completed", 0)
     assert report.allocations > 0
     with store.connect() as conn:
@@ -47,6 +49,26 @@ def test_open_due_lines_and_unallocated_payments_match_the_documents(
     assert found == expected
     assert any(v[0] for v in found.values())
     assert any(v[1] for v in found.values())
+
+
+def test_matching_places_what_f_reglech_leaves_unallocated(
+    sage: SageDb, tmp_path: Path, store: Engine, clock: FixedClock
+) -> None:
+    """With matching on, what no F_REGLECH row allocates pays what is still due."""
+    report = sync_company(load(config_for(tmp_path, sage)), "acme", store, clock)
+    assert report.matched > 0
+    with store.connect() as conn:
+        rows = balances(conn, company_ids(conn)["acme"], clock.now().date())
+    zero = Decimal("0.00")
+    found = {b.code: (b.open_invoices, b.unapplied_credits) for b in rows}
+    expected = {}
+    for code in found:
+        due, credit = sage.summary.gescom.get(code, (zero, zero))
+        credit += sage.summary.gescom_credit_notes.get(code, zero)
+        paid = min(due, credit)
+        expected[code] = (due - paid, credit - paid)
+    assert found == expected
+    assert any(v[0] for v in found.values())
 
 
 def test_a_second_sync_changes_nothing(
@@ -112,7 +134,7 @@ def test_a_new_allocation_arrives_without_a_full_read(
 ) -> None:
     """An F_REGLECH row added for an old payment is read by the next incremental sync."""
     db = build_sage("sqlite", tmp_path)
-    config = load(config_for(tmp_path, db))
+    config = load(config_for(tmp_path, db, matching=False))  # F_REGLECH alone
     sync_company(config, "acme", store, clock)
     rg, dr, customer = open_pair(db, settled=False)
     before = customer_balance(store, clock, customer)

@@ -57,10 +57,20 @@ def the_balance(
     return b.ledger_balance, b.open_invoices, b.unapplied_credits, b.overdue
 
 
+def origins(engine: Engine) -> list[tuple[str, str]]:
+    """How each allocation was made, and its amount."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(allocations.c.origin, allocations.c.amount))
+        return sorted((origin, str(amount)) for origin, amount in rows)
+
+
 def test_first_sync_loads_everything_and_letters_it(
     setup: tuple[Config, Path], engine: Engine, clock: FixedClock
 ) -> None:
-    """Invoices, payments and the lettered pair arrive; the balance equals debit - credit."""
+    """Invoices, payments and the lettered pair arrive; the balance equals debit - credit.
+
+    The unlettered "Acompte FA2" is matched to FA2 by the reference in its label.
+    """
     config, _ = setup
     report = sync_company(config, "acme", engine, clock)
     assert (report.status, report.inserted, report.updated, report.rejected) == (
@@ -69,13 +79,14 @@ def test_first_sync_loads_everything_and_letters_it(
         0,
         0,
     )
-    assert report.allocations == 1
+    assert (report.allocations, report.matched) == (1, 1)
     assert the_balance(engine, clock) == (
         Decimal("500.00"),
-        Decimal("600.00"),
-        Decimal("100.00"),
-        Decimal("600.00"),
+        Decimal("500.00"),
+        Decimal("0.00"),
+        Decimal("500.00"),
     )
+    assert origins(engine) == [("lettering", "1200.00"), ("match:reference", "100.00")]
 
 
 def test_a_second_sync_changes_nothing(
@@ -90,19 +101,16 @@ def test_a_second_sync_changes_nothing(
     forced = sync_company(config, "acme", engine, clock, full=True)
     assert not forced.source_unchanged
     assert (forced.read, forced.inserted, forced.updated, forced.closed) == (5, 0, 0, 0)
-    with engine.connect() as conn:
-        assert (
-            conn.execute(select(func.count()).select_from(allocations)).scalar_one()
-            == 1
-        )
+    assert origins(engine) == [("lettering", "1200.00"), ("match:reference", "100.00")]
 
 
 def test_new_lettering_in_the_source_updates_allocations(
     setup: tuple[Config, Path], engine: Engine, clock: FixedClock
 ) -> None:
-    """When the accountant letters the partial payment with FA2, the next sync applies it."""
+    """When the accountant letters the partial payment with FA2, lettering replaces our match."""
     config, fec = setup
     sync_company(config, "acme", engine, clock)
+    assert ("match:reference", "100.00") in origins(engine)
     text = fec.read_text(encoding="utf-8")
     text = text.replace("|600,00|0,00|||20260110|", "|600,00|0,00|b|20260301|20260110|")
     text = text.replace("|0,00|100,00|||20260215|", "|0,00|100,00|b|20260301|20260215|")
@@ -115,6 +123,7 @@ def test_new_lettering_in_the_source_updates_allocations(
         Decimal("0.00"),
         Decimal("500.00"),
     )
+    assert origins(engine) == [("lettering", "100.00"), ("lettering", "1200.00")]
 
 
 def test_entries_gone_from_the_source_are_closed_then_reopened(
@@ -312,7 +321,8 @@ def test_an_entry_split_in_two_places_is_reported_not_fatal(
     [
         (dt.date(2026, 1, 31), ("1800.00", "1800.00", "0.00", "0.00")),
         (dt.date(2026, 2, 12), ("600.00", "600.00", "0.00", "600.00")),
-        (dt.date(2026, 2, 20), ("500.00", "600.00", "100.00", "600.00")),
+        # the deposit of 2026-02-15, matched to FA2 from the day it was received
+        (dt.date(2026, 2, 20), ("500.00", "500.00", "0.00", "500.00")),
     ],
 )
 def test_balances_as_of_a_past_day(

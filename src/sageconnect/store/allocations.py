@@ -10,12 +10,11 @@ from sageconnect.store.tables import allocations, invoices, payments
 CHUNK = 500  # customers per step: memory stays flat however many are touched
 
 
-def refresh(conn: Connection, company: int, run: int) -> int:
-    """Recompute lettering allocations of every customer touched by ``run``.
+def refresh(conn: Connection, company: int, touched: list[int]) -> int:
+    """Recompute lettering allocations of the ``touched`` customers.
 
     Returns how many allocations the touched customers now have.
     """
-    touched = _touched_customers(conn, company, run)
     total = 0
     for start in range(0, len(touched), CHUNK):
         chunk = touched[start : start + CHUNK]
@@ -50,7 +49,7 @@ def _row(company: int, customer: int, a: Allocation) -> dict[str, object]:
     }
 
 
-def _touched_customers(conn: Connection, company: int, run: int) -> list[int]:
+def touched_customers(conn: Connection, company: int, run: int) -> list[int]:
     changed_inv = select(invoices.c.id).where(
         invoices.c.company_id == company, invoices.c.changed_run_id == run
     )
@@ -70,7 +69,7 @@ def _touched_customers(conn: Connection, company: int, run: int) -> list[int]:
             | allocations.c.payment_id.in_(changed_pay)
         ),
     )
-    return sorted(conn.execute(query).scalars())
+    return sorted(conn.execute(query).scalars())  # customers a run changed
 
 
 def _lettered_items(

@@ -31,9 +31,15 @@ ORDER BY s.key
 
 def settle(
     conn: Connection, company: int, *, complete: bool
-) -> tuple[int, list[Reject]]:
-    """Store the staged settlements; return how many, and those naming no known pair."""
+) -> tuple[int, list[Reject], set[int]]:
+    """Store the staged settlements.
+
+    Returns how many were stored, those naming no known pair, and the customers
+    whose stated allocations may have changed (to match again).
+    """
     params = {"company": company}
+    scope = "" if complete else " AND key IN (SELECT key FROM stage_settlements)"
+    affected = _customers(conn, company, scope)
     if complete:
         conn.execute(
             text(
@@ -69,7 +75,16 @@ def settle(
         for key, invoice, payment in conn.execute(text(_UNRESOLVED), params)
     ]
     excess = _over_allocated(conn, company)
-    return inserted - len(excess), unresolved + excess
+    affected |= _customers(conn, company, scope)
+    return inserted - len(excess), unresolved + excess, affected
+
+
+def _customers(conn: Connection, company: int, scope: str) -> set[int]:
+    sql = (
+        "SELECT DISTINCT customer_id FROM allocations"
+        " WHERE company_id = :company AND key IS NOT NULL" + scope
+    )
+    return set(conn.execute(text(sql), {"company": company}).scalars())
 
 
 _OVER = """
@@ -77,11 +92,13 @@ SELECT a.key, a.amount FROM allocations a
 WHERE a.company_id = :company AND a.key IS NOT NULL AND (
   a.invoice_id IN (
     SELECT x.invoice_id FROM allocations x JOIN invoices i ON i.id = x.invoice_id
-    WHERE x.company_id = :company GROUP BY x.invoice_id, i.amount
+    WHERE x.company_id = :company AND x.origin NOT LIKE 'match:%'
+    GROUP BY x.invoice_id, i.amount
     HAVING SUM(x.amount) > i.amount)
   OR a.payment_id IN (
     SELECT x.payment_id FROM allocations x JOIN payments p ON p.id = x.payment_id
-    WHERE x.company_id = :company GROUP BY x.payment_id, p.amount
+    WHERE x.company_id = :company AND x.origin NOT LIKE 'match:%'
+    GROUP BY x.payment_id, p.amount
     HAVING SUM(x.amount) > p.amount))
 ORDER BY a.key
 """
@@ -92,6 +109,7 @@ def _over_allocated(conn: Connection, company: int) -> list[Reject]:
 
     The source contradicts itself there: rather than hide other open items, those
     allocations are set aside and the items stay open, for someone to look at.
+    Our own matches do not count: they are computed again afterwards.
     """
     params = {"company": company}
     rows = conn.execute(text(_OVER), params).all()

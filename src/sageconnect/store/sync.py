@@ -10,15 +10,17 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from sageconnect.ledger.matching import METHODS
 from sageconnect.mapping.protocol import Mapper, Reading
 from sageconnect.model.records import Reject
 from sageconnect.store import allocations as alloc
 from sageconnect.store import staging
+from sageconnect.store.matching import rematch
 from sageconnect.store.merge import merge, orphans
 from sageconnect.store.rejects import record_rejects
 from sageconnect.store.settlements import settle
@@ -43,6 +45,7 @@ class SyncReport:
     rejected: int = 0
     new_rejects: int = 0
     allocations: int = 0
+    matched: int = 0
     source_unchanged: bool = False
     full_read: bool = False
     duration_s: float = 0.0
@@ -76,8 +79,12 @@ def sync(
     now: Callable[[], dt.datetime],
     *,
     full: bool = False,
+    methods: Sequence[str] = METHODS,
 ) -> SyncReport:
-    """Run one sync of ``mapper`` into the company's data; return its report."""
+    """Run one sync of ``mapper`` into the company's data; return its report.
+
+    ``methods`` are the matching passes for credits the source has not lettered.
+    """
     started = time.perf_counter()
     run = _start_run(engine, company_id, report, now())
     try:
@@ -94,7 +101,7 @@ def sync(
                 report.source_unchanged = True
             else:
                 report.full_read = reading.complete
-                _load(conn, company_id, run, reading, report)
+                _load(conn, company_id, run, reading, report, methods=methods)
                 _save_checkpoint(conn, company_id, run, reading.checkpoint(), previous)
             report.status = "completed_with_rejects" if report.rejected else "completed"
             report.duration_s = round(time.perf_counter() - started, 3)
@@ -109,7 +116,13 @@ def sync(
 
 
 def _load(
-    conn: Connection, company: int, run: int, reading: Reading, report: SyncReport
+    conn: Connection,
+    company: int,
+    run: int,
+    reading: Reading,
+    report: SyncReport,
+    *,
+    methods: Sequence[str],
 ) -> None:
     routes = staging.ROUTES
     for stage, _, _ in routes.values():
@@ -154,10 +167,12 @@ def _load(
         report.inserted += counts.inserted
         report.updated += counts.updated
         report.closed += counts.closed
-    report.allocations = alloc.refresh(conn, company, run)
-    stated, unresolved = settle(conn, company, complete=reading.complete)
+    touched = alloc.touched_customers(conn, company, run)
+    report.allocations = alloc.refresh(conn, company, touched)
+    stated, unresolved, settled = settle(conn, company, complete=reading.complete)
     report.allocations += stated
     report.rejects += unresolved
+    report.matched = rematch(conn, company, settled.union(touched), methods)
     report.rejected = len(report.rejects)
     report.new_rejects = record_rejects(
         conn, company, run, report.rejects, complete=reading.complete

@@ -1,0 +1,120 @@
+"""Keep our matching of unlettered payers in step with the ledger.
+
+Matched allocations (origin ``match:<method>``) are derived, never edited: for
+each customer a sync touched they are dropped and computed again from what the
+lettering and the source's stated allocations leave open. So the accountant's
+lettering wins as soon as it arrives: a lettered credit is no longer ours to
+match, and what it settles is no longer open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Date, Row, bindparam, delete, insert, text
+
+from sageconnect.ledger.matching import METHODS, Match, OpenCredit, OpenDebit, match
+from sageconnect.store.tables import Cents, allocations
+
+CHUNK = 500
+PREFIX = "match:"
+
+_DEBITS = """
+SELECT i.customer_id AS customer, i.id AS id, i.number AS number,
+       i.amount - COALESCE(SUM(a.amount), 0) AS open, i.issued AS day, i.due AS due
+FROM invoices i
+LEFT JOIN allocations a ON a.invoice_id = i.id AND a.origin NOT LIKE 'match:%'
+WHERE i.customer_id IN :customers AND i.amount > 0 AND i.closed_run_id IS NULL
+GROUP BY i.customer_id, i.id, i.number, i.amount, i.issued, i.due
+HAVING i.amount - COALESCE(SUM(a.amount), 0) > 0
+"""
+_NOTES = """
+SELECT i.customer_id AS customer, i.id AS id, i.key AS key,
+       -i.amount - COALESCE(SUM(a.amount), 0) AS open, i.issued AS day,
+       i.number || ' ' || i.label AS words
+FROM invoices i
+LEFT JOIN allocations a ON a.credit_note_id = i.id AND a.origin NOT LIKE 'match:%'
+WHERE i.customer_id IN :customers AND i.amount < 0 AND i.closed_run_id IS NULL
+  AND i.lettering IS NULL
+GROUP BY i.customer_id, i.id, i.key, i.amount, i.issued, i.number, i.label
+HAVING -i.amount - COALESCE(SUM(a.amount), 0) > 0
+"""
+_PAYMENTS = """
+SELECT p.customer_id AS customer, p.id AS id, p.key AS key,
+       p.amount - COALESCE(SUM(a.amount), 0) AS open, p.received AS day,
+       p.reference || ' ' || p.label AS words
+FROM payments p
+LEFT JOIN allocations a ON a.payment_id = p.id AND a.origin NOT LIKE 'match:%'
+WHERE p.customer_id IN :customers AND p.closed_run_id IS NULL
+  AND p.lettering IS NULL AND p.amount > 0
+GROUP BY p.customer_id, p.id, p.key, p.amount, p.received, p.reference, p.label
+HAVING p.amount - COALESCE(SUM(a.amount), 0) > 0
+"""
+
+
+def rematch(
+    conn: Connection,
+    company: int,
+    customers: Iterable[int],
+    methods: Sequence[str] = METHODS,
+) -> int:
+    """Match again the unlettered payers of ``customers``; return how many matches."""
+    wanted = sorted(set(customers))
+    total = 0
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
+        conn.execute(
+            delete(allocations).where(
+                allocations.c.origin.like(f"{PREFIX}%"),
+                allocations.c.customer_id.in_(chunk),
+            )
+        )
+        if not methods:
+            continue
+        debits, payers = _open_items(conn, chunk)
+        rows = [
+            _row(company, customer, m)
+            for customer in chunk
+            for m in match(debits.get(customer, ()), payers.get(customer, ()), methods)
+        ]
+        if rows:
+            conn.execute(insert(allocations), rows)
+        total += len(rows)
+    return total
+
+
+def _open_items(
+    conn: Connection, customers: list[int]
+) -> tuple[dict[int, list[OpenDebit]], dict[int, list[OpenCredit]]]:
+    def run(sql: str) -> Iterable[Row[Any]]:
+        query = (
+            text(sql)
+            .bindparams(bindparam("customers", expanding=True))
+            .columns(open=Cents, day=Date, due=Date)
+        )
+        return conn.execute(query, {"customers": customers})
+
+    debits: dict[int, list[OpenDebit]] = {}
+    for r in run(_DEBITS):
+        debit = OpenDebit(r.id, r.number, r.open, r.day, r.due)
+        debits.setdefault(r.customer, []).append(debit)
+    payers: dict[int, list[OpenCredit]] = {}
+    for side, sql in (("credit_note", _NOTES), ("payment", _PAYMENTS)):
+        for r in run(sql):
+            credit = OpenCredit(r.id, side, r.key, r.open, r.day, r.words)
+            payers.setdefault(r.customer, []).append(credit)
+    return debits, payers
+
+
+def _row(company: int, customer: int, m: Match) -> dict[str, object]:
+    return {
+        "company_id": company,
+        "customer_id": customer,
+        "invoice_id": m.invoice_id,
+        "payment_id": m.credit_id if m.credit_side == "payment" else None,
+        "credit_note_id": m.credit_id if m.credit_side == "credit_note" else None,
+        "amount": m.amount,
+        "allocated_on": m.allocated_on,
+        "origin": PREFIX + m.method,
+    }
