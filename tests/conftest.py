@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import structlog
@@ -14,7 +15,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from sageconnect.clock import FixedClock
 from sageconnect.store.engine import open_store
-from support import SageDb, build_sage, drop_sage
+from support import ROOT, SageDb, build_sage, drop_sage, load_bank_builder
 
 PG_ENV = "SAGECONNECT_TEST_PG"
 
@@ -97,3 +98,15 @@ def store(tmp_path: Path) -> Iterator[Engine]:
     engine = open_store(f"sqlite:///{tmp_path / 'store.db'}")
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def build() -> Any:
+    """The statement writers of fixtures/bank/build.py."""
+    return load_bank_builder()
+
+
+@pytest.fixture(scope="session")
+def samples() -> Path:
+    """The hand-written bank statements of fixtures/bank/samples."""
+    return ROOT / "fixtures" / "bank" / "samples"

@@ -48,6 +48,18 @@ path = "{source}"
     return path
 
 
+def load_bank_builder() -> Any:
+    """fixtures/bank/build.py as a module (fixtures are scripts, not a package)."""
+    path = ROOT / "fixtures" / "bank" / "build.py"
+    spec = importlib.util.spec_from_file_location("bank_build", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bank_build"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
 def load_sage_builder() -> Any:
     """fixtures/sage100/build.py as a module (it is a script, not a package)."""
     path = ROOT / "fixtures" / "sage100" / "build.py"

@@ -1,8 +1,9 @@
-"""The command line: check, sync, report.
+"""The command line: check, doctor, sync, verify, report.
 
-Exit status: 0 done (rows set aside do not fail a run), 69 a source could not be
-read, 70 the store is unusable or a job failed unexpectedly (the other companies
-still run), 78 the configuration is invalid (EX_CONFIG).
+Exit status: 0 done (rows set aside do not fail a run), 65 verify found the
+store and the source apart, 69 a source could not be read, 70 the store is
+unusable or a job failed unexpectedly (the other companies still run), 78 the
+configuration is invalid (EX_CONFIG).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import structlog
 from sqlalchemy import Connection, Engine
 
 from sageconnect import __version__, logs
@@ -23,10 +25,13 @@ from sageconnect.errors import ConfigError, Problem, SourceUnavailable, StoreErr
 from sageconnect.jobs import build_mapper, sync_company
 from sageconnect.mapping.diagnosis import Check
 from sageconnect.report import Row, as_rows, render
+from sageconnect.store.bank import bank_report
 from sageconnect.store.engine import open_store
+from sageconnect.store.open_items import PENDING_DAYS, open_items
 from sageconnect.store.queries import balances, company_ids, open_rejects
+from sageconnect.verify import compare, source_totals
 
-EX_OK, EX_UNAVAILABLE, EX_SOFTWARE, EX_CONFIG = 0, 69, 70, 78
+EX_OK, EX_DATAERR, EX_UNAVAILABLE, EX_SOFTWARE, EX_CONFIG = 0, 65, 69, 70, 78
 Command = Callable[[argparse.Namespace, Config, Clock], int]
 
 
@@ -78,14 +83,25 @@ def _parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--full", action="store_true", help="read sources even if unchanged"
     )
-    report = command("report", "print a report: balances, rejects", _report)
-    report.add_argument("name", choices=["balances", "rejects"])
+    verify = command(
+        "verify",
+        "compare each customer's balance in the store with the source",
+        _verify,
+    )
+    verify.add_argument("--company", help="only this company (default: all)")
+    verify.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    report = command(
+        "report", "print a report: balances, open-items, bank, rejects", _report
+    )
+    report.add_argument("name", choices=["balances", "open-items", "bank", "rejects"])
     report.add_argument("--company", help="only this company (default: all)")
-    report.add_argument("--customer", help="balances: only this customer code")
+    report.add_argument("--customer", help="only this customer code")
     report.add_argument("--date", type=dt.date.fromisoformat, help="as of YYYY-MM-DD")
     report.add_argument("--format", choices=["table", "csv", "json"], default="table")
     report.add_argument(
-        "--all", action="store_true", help="rejects: also resolved ones"
+        "--all",
+        action="store_true",
+        help="rejects: also resolved ones; bank: also matched and booked lines",
     )
     return parser
 
@@ -206,9 +222,79 @@ def _report_rows(
     *,
     company_id: int,
 ) -> list[Row]:
+    company = config.companies[code]
     if args.name == "rejects":
         return as_rows(
             open_rejects(conn, company_id, include_resolved=args.all), company=code
         )
-    as_of = args.date or today(clock, ZoneInfo(config.companies[code].timezone))
+    if args.name == "bank":
+        return as_rows(bank_report(conn, company_id, everything=args.all), company=code)
+    as_of = args.date or today(clock, ZoneInfo(company.timezone))
+    if args.name == "open-items":
+        pending = company.bank.pending_days if company.bank else PENDING_DAYS
+        items = open_items(
+            conn, company_id, as_of, customer=args.customer, pending_days=pending
+        )
+        return as_rows(items, company=code)
     return as_rows(balances(conn, company_id, as_of, args.customer), company=code)
+
+
+def _verify(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    """Per company: source totals against the store; exit 65 on any difference."""
+    engine = _open(config)
+    status = EX_OK
+    rows: list[Row] = []
+    summary: list[Row] = []
+    log = logs.get()
+    for code in _companies(config, args.company):
+        with structlog.contextvars.bound_contextvars(company=code):
+            try:
+                mapper = build_mapper(config, code, clock)
+                totals, method = source_totals(mapper)
+            except SourceUnavailable as exc:
+                log.error("verify_failed", path=exc.source, reason=exc.reason)  # noqa: TRY400
+                status = max(status, EX_UNAVAILABLE)
+                continue
+            with engine.connect() as conn:
+                company_id = company_ids(conn).get(code)
+                if company_id is None:
+                    log.warning("company_not_synced")
+                    continue
+                found = compare(conn, company_id, totals, method)
+            for d in found.differences:
+                log.warning(
+                    "verify_difference",
+                    customer=d.customer,
+                    source_balance=str(d.source),
+                    store_balance=str(d.store),
+                    open_items=str(d.open_items),
+                    difference=str(d.difference),
+                )
+            log.info(
+                "verify_finished",
+                method=found.method,
+                customers=found.customers,
+                differences=len(found.differences),
+                source_total=str(found.source_total),
+                store_total=str(found.store_total),
+            )
+            summary.append(
+                {
+                    "company": code,
+                    "method": found.method,
+                    "customers": found.customers,
+                    "source_total": found.source_total,
+                    "store_total": found.store_total,
+                    "differences": len(found.differences),
+                }
+            )
+            rows += as_rows(found.differences, company=code)
+            if found.differences:
+                status = max(status, EX_DATAERR)
+    if args.format == "table":
+        print(render(summary, "table"))
+        if rows:
+            print(render(rows, "table"), end="")
+    else:
+        sys.stdout.write(render(rows, args.format))
+    return status

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import glob
+import time
 from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import cast
 
 import structlog
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from sageconnect import logs
+from sageconnect.bank.folder import read_statements
+from sageconnect.bank.lines import BankLine
 from sageconnect.clock import Clock
 from sageconnect.config import Config, FileSource
 from sageconnect.errors import ConfigError, MappingError, Problem, SourceUnavailable
@@ -21,9 +24,13 @@ from sageconnect.mapping.file_entries import FileEntriesMapper
 from sageconnect.mapping.ledger import LedgerMapper
 from sageconnect.mapping.protocol import Mapper
 from sageconnect.mapping.spec import MappingSpec
+from sageconnect.model.records import Reject
 from sageconnect.plugin import PluginContext
 from sageconnect.readers.odbc import OdbcSettings
+from sageconnect.store.bank import BankCounts, store_lines
+from sageconnect.store.rejects import record_rejects
 from sageconnect.store.sync import SyncReport, ensure_company, new_run_uid, sync
+from sageconnect.store.tables import sync_runs
 
 REJECTS_LOGGED = 20
 
@@ -142,6 +149,57 @@ def _plugin(entry: EntryPoint, code: str, config: Config, clock: Clock) -> Mappe
     return cast("Mapper", mapper)
 
 
+def _read_bank(
+    config: Config, code: str, engine: Engine, company_id: int, run_uid: str
+) -> BankCounts:
+    """Read the company's statement folder; log bank_read and each line set aside."""
+    bank = config.companies[code].bank
+    assert bank is not None  # noqa: S101 - the caller checked
+    folder = config.resolve_path(bank.path)
+    if not folder.is_dir():
+        raise SourceUnavailable(str(folder), "bank statement folder not found")
+    started = time.perf_counter()
+    lines: list[BankLine] = []
+    rejected: list[Reject] = []
+    files = set()
+    for item in read_statements(folder, bank.pattern):
+        if isinstance(item, Reject):
+            rejected.append(item)
+        else:
+            lines.append(item)
+            files.add(item.source)
+    with engine.begin() as conn:
+        run = conn.execute(
+            select(sync_runs.c.id).where(sync_runs.c.run_uid == run_uid)
+        ).scalar_one()
+        counts = store_lines(conn, company_id, run, lines)
+        new_rejects = record_rejects(conn, company_id, run, rejected, complete=False)
+    log = logs.get()
+    for reject in rejected[:REJECTS_LOGGED]:
+        log.warning(
+            "row_rejected",
+            file=reject.where,
+            line=reject.line,
+            field=reject.field,
+            value=reject.value,
+            reason=reject.reason,
+        )
+    log.info(
+        "bank_read",
+        path=str(folder),
+        files=len(files),
+        lines=counts.read,
+        new=counts.new,
+        matched=counts.matched,
+        unmatched=counts.unmatched,
+        booked=counts.booked,
+        rejected=len(rejected),
+        new_rejects=new_rejects,
+        duration_s=round(time.perf_counter() - started, 3),
+    )
+    return counts
+
+
 def sync_company(
     config: Config, code: str, engine: Engine, clock: Clock, *, full: bool = False
 ) -> SyncReport:
@@ -167,6 +225,8 @@ def sync_company(
                 full=full,
                 methods=company.matching.methods,
             )
+            if company.bank is not None:
+                _read_bank(config, code, engine, company_id, report.run_uid)
         except SourceUnavailable as exc:
             log.error(  # noqa: TRY400 - an unreadable source needs no traceback
                 "sync_failed",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterator, Sequence
+from decimal import Decimal
 from typing import Any
 
 from sageconnect.errors import SourceUnavailable
@@ -23,6 +24,7 @@ from sageconnect.mapping.spec import (
     AnyStream,
     MappingSpec,
 )
+from sageconnect.model.money import CENT
 from sageconnect.model.records import Record, Reject
 from sageconnect.readers.odbc import OdbcSettings, OdbcSource
 
@@ -86,6 +88,18 @@ class EntriesMapper:
             name: _since(state.get(name), self.lookback) for name, _, _ in self.streams
         }
         return EntriesReading(self, window, state, full_at=None)
+
+    def totals(self) -> dict[str, Decimal] | None:
+        """Per-customer balances as the source's own [totals] query computes them."""
+        if self.spec.totals is None:
+            return None
+        result: dict[str, Decimal] = {}
+        with OdbcSource(self.odbc) as source:
+            for _, row in source.rows(self.spec.totals.query):
+                code, balance = row[0], row[1]
+                amount = Decimal(str(balance or 0)).quantize(CENT)
+                result[str(code).strip()] = amount
+        return result
 
     def diagnose(self) -> list[Check]:
         """Connect, run each query for no rows: valid SQL, mapped columns present."""

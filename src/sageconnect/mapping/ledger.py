@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 from sageconnect.errors import SourceUnavailable
@@ -76,6 +77,20 @@ class LedgerMapper:
             )
         self.opening_unmatched = sum(o.left() for o in openings)
         yield from customers.values()
+
+    def totals(self) -> dict[str, Decimal]:
+        """Debit - credit per customer over the newest fiscal year's file alone.
+
+        Its opening lines carry every earlier year, so this is the balance the
+        ledger states, computed without matching openings across files.
+        """
+        path = self.files[-1]
+        result: dict[str, Decimal] = defaultdict(lambda: Decimal("0.00"))
+        for _, lines, _ in self._lines(path, self._sniff(path)):
+            for line in lines:
+                if isinstance(line, LedgerLine):
+                    result[line.customer] += line.amount
+        return dict(result)
 
     def diagnose(self) -> list[Check]:
         """Each file: can it be read, and does its header hold the mapped columns?"""

@@ -186,6 +186,16 @@ class EntriesSpec(StreamSpec):
     fields: EntryFields
 
 
+class TotalsSpec(_Section):
+    """A query for ``sageconnect verify``: one row per customer, (code, balance).
+
+    The balance is debit minus credit over every receivable line the mapping
+    reads, computed by the source itself (SUM ... GROUP BY), with no ``?``.
+    """
+
+    query: str = Field(min_length=1)
+
+
 AnyStream = CustomersSpec | ContactsSpec | EntriesSpec | SettlementsSpec
 KINDS = {"sale", "cash", "other", "opening"}
 
@@ -201,6 +211,7 @@ class MappingSpec(_Section):
     contacts: ContactsSpec | None = None
     entries: EntriesSpec | None = None
     settlements: SettlementsSpec | None = None
+    totals: TotalsSpec | None = None
 
     @model_validator(mode="after")
     def _sections(self) -> MappingSpec:

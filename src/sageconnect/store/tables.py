@@ -213,3 +213,44 @@ rejects = Table(
     Column("resolved_run_id", Integer),
     UniqueConstraint("company_id", "source", "line", "field", "reason"),
 )
+
+
+bank_lines = Table(
+    "bank_lines",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("company_id", ForeignKey("companies.id"), nullable=False),
+    Column("key", String(40), nullable=False),  # the same movement, in any file
+    Column("source", Text, nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("account", Text, nullable=False),
+    Column("booked", Date, nullable=False),
+    Column("value_date", Date),
+    Column("amount", Cents, nullable=False),  # > 0 money in, < 0 money out
+    Column("currency", String(3), nullable=False),
+    Column("payer_name", Text, nullable=False),
+    Column("payer_account", Text, nullable=False),
+    Column("remittance", Text, nullable=False),
+    Column("structured_ref", Text, nullable=False),
+    Column("end_to_end_id", Text, nullable=False),
+    Column("bank_ref", Text, nullable=False),
+    Column("label", Text, nullable=False),
+    Column("booked_status", String(4), nullable=False),
+    Column("reversal", Boolean, nullable=False),
+    Column("status", String(16), nullable=False),  # matched|partial|unmatched|ignored
+    Column("reason", Text, nullable=False),
+    Column("first_run_id", Integer, nullable=False),
+    UniqueConstraint("company_id", "key"),
+)
+
+bank_matches = Table(
+    "bank_matches",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("company_id", ForeignKey("companies.id"), nullable=False),
+    Column("bank_line_id", ForeignKey("bank_lines.id"), nullable=False, index=True),
+    Column("invoice_id", ForeignKey("invoices.id"), nullable=False, index=True),
+    Column("amount", Cents, nullable=False),
+    Column("method", String(16), nullable=False),
+    CheckConstraint("amount > 0", name="positive"),
+)

@@ -1,0 +1,152 @@
+"""Open items: what is still owed on each invoice, and what each customer has unapplied.
+
+Every figure is as of the end of a day: only documents issued, payments
+received, allocations made and bank lines booked by then count. A bank credit
+matched to an invoice makes it *paid pending* for ``pending_days`` after its
+booking, until the accountant's entry arrives: ``to_chase`` is what is open and
+not covered by such money, the amount a reminder may ask for.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Date, text
+
+from sageconnect.store.tables import Cents
+
+CENT = Decimal("0.01")
+PENDING_DAYS = 10  # how long bank money pauses reminders before it must be booked
+
+
+@dataclass(frozen=True, slots=True)
+class OpenItem:
+    """One invoice with something open, or one credit with something unapplied."""
+
+    customer: str
+    customer_name: str
+    kind: str  # invoice, debit, opening, credit_note, payment
+    number: str
+    issued: dt.date
+    due: dt.date | None
+    amount: Decimal  # signed: credits negative
+    open: Decimal  # signed: what is still open of ``amount``
+    pending: Decimal  # bank money received for it, not yet booked (>= 0)
+    to_chase: Decimal  # open - pending, never below 0 (0 for credits)
+    currency: str
+    open_currency: Decimal | None  # ``open`` in the document's currency
+    days_overdue: int
+    settled_by: str  # how what is settled was settled: lettering, source, match:*
+
+
+_ITEMS = """
+WITH alloc AS (
+  SELECT invoice_id AS item, 'invoice' AS side, amount, origin FROM allocations
+  WHERE company_id = :company AND allocated_on <= :as_of
+  UNION ALL
+  SELECT credit_note_id, 'invoice', amount, origin FROM allocations
+  WHERE company_id = :company AND allocated_on <= :as_of
+    AND credit_note_id IS NOT NULL
+  UNION ALL
+  SELECT payment_id, 'payment', amount, origin FROM allocations
+  WHERE company_id = :company AND allocated_on <= :as_of AND payment_id IS NOT NULL
+),
+settled AS (
+  SELECT item, side, SUM(amount) AS amount, MIN(origin) AS first_origin,
+         MAX(origin) AS last_origin
+  FROM alloc GROUP BY item, side
+),
+pending AS (
+  SELECT m.invoice_id, SUM(m.amount) AS amount
+  FROM bank_matches m JOIN bank_lines l ON l.id = m.bank_line_id
+  WHERE m.company_id = :company AND l.status IN ('matched', 'partial')
+    AND l.booked <= :as_of AND l.booked >= :since
+  GROUP BY m.invoice_id
+)
+SELECT c.code AS customer, c.name AS customer_name, i.kind AS kind,
+       i.number AS number, i.issued AS issued, i.due AS due, i.amount AS amount,
+       CASE WHEN i.amount > 0 THEN i.amount - COALESCE(s.amount, 0)
+            ELSE i.amount + COALESCE(s.amount, 0) END AS open,
+       COALESCE(p.amount, 0) AS pending, i.currency AS currency,
+       i.currency_amount AS currency_amount,
+       s.first_origin AS first_origin, s.last_origin AS last_origin
+FROM invoices i
+JOIN customers c ON c.id = i.customer_id
+LEFT JOIN settled s ON s.item = i.id AND s.side = 'invoice'
+LEFT JOIN pending p ON p.invoice_id = i.id
+WHERE i.company_id = :company AND i.closed_run_id IS NULL AND i.issued <= :as_of
+  {customer_filter}
+UNION ALL
+SELECT c.code, c.name, 'payment', CASE WHEN py.reference <> '' THEN py.reference
+       ELSE py.key END, py.received, NULL, -py.amount,
+       -py.amount + COALESCE(s.amount, 0), 0, py.currency,
+       -py.currency_amount, s.first_origin, s.last_origin
+FROM payments py
+JOIN customers c ON c.id = py.customer_id
+LEFT JOIN settled s ON s.item = py.id AND s.side = 'payment'
+WHERE py.company_id = :company AND py.closed_run_id IS NULL
+  AND py.received <= :as_of
+  {customer_filter}
+"""
+
+
+def open_items(
+    conn: Connection,
+    company: int,
+    as_of: dt.date,
+    *,
+    customer: str | None = None,
+    pending_days: int = PENDING_DAYS,
+) -> list[OpenItem]:
+    """Items with something open at the end of ``as_of``, by customer and due date."""
+    sql = _ITEMS.format(customer_filter="AND c.code = :customer" if customer else "")
+    query = text(sql).columns(
+        issued=Date,
+        due=Date,
+        amount=Cents,
+        open=Cents,
+        pending=Cents,
+        currency_amount=Cents,
+    )
+    params = {
+        "company": company,
+        "as_of": as_of,
+        "since": as_of - dt.timedelta(days=pending_days),
+        "customer": customer,
+    }
+    items = [_item(row, as_of) for row in conn.execute(query, params) if row.open != 0]
+    return sorted(
+        items,
+        key=lambda i: (i.customer, i.due or i.issued, i.issued, i.number),
+    )
+
+
+def _item(r: Any, as_of: dt.date) -> OpenItem:
+    open_: Decimal = r.open
+    amount: Decimal = r.amount
+    pending = min(r.pending, open_) if open_ > 0 else Decimal("0.00")
+    open_currency = (
+        (r.currency_amount * open_ / amount).quantize(CENT, ROUND_HALF_EVEN)
+        if r.currency_amount is not None and amount
+        else None
+    )
+    due: dt.date | None = r.due
+    return OpenItem(
+        customer=r.customer,
+        customer_name=r.customer_name,
+        kind=r.kind,
+        number=r.number,
+        issued=r.issued,
+        due=due,
+        amount=amount,
+        open=open_,
+        pending=pending,
+        to_chase=max(open_ - pending, Decimal("0.00")),
+        currency=r.currency,
+        open_currency=open_currency,
+        days_overdue=max((as_of - due).days, 0) if due and open_ > 0 else 0,
+        settled_by="+".join(sorted({r.first_origin, r.last_origin} - {None})),
+    )
