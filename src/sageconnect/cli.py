@@ -250,7 +250,7 @@ def _verify(args: argparse.Namespace, config: Config, clock: Clock) -> int:
         with structlog.contextvars.bound_contextvars(company=code):
             try:
                 mapper = build_mapper(config, code, clock)
-                totals, method = source_totals(mapper)
+                totals = source_totals(mapper)
             except SourceUnavailable as exc:
                 log.error("verify_failed", path=exc.source, reason=exc.reason)  # noqa: TRY400
                 status = max(status, EX_UNAVAILABLE)
@@ -260,7 +260,7 @@ def _verify(args: argparse.Namespace, config: Config, clock: Clock) -> int:
                 if company_id is None:
                     log.warning("company_not_synced")
                     continue
-                found = compare(conn, company_id, totals, method)
+                found = compare(conn, company_id, totals)
             for d in found.differences:
                 log.warning(
                     "verify_difference",
@@ -277,6 +277,7 @@ def _verify(args: argparse.Namespace, config: Config, clock: Clock) -> int:
                 differences=len(found.differences),
                 source_total=str(found.source_total),
                 store_total=str(found.store_total),
+                set_aside=str(found.set_aside),
             )
             summary.append(
                 {
@@ -285,6 +286,7 @@ def _verify(args: argparse.Namespace, config: Config, clock: Clock) -> int:
                     "customers": found.customers,
                     "source_total": found.source_total,
                     "store_total": found.store_total,
+                    "set_aside": found.set_aside,
                     "differences": len(found.differences),
                 }
             )

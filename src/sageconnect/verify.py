@@ -17,7 +17,7 @@ from decimal import Decimal
 from sqlalchemy import Connection
 
 from sageconnect.mapping.protocol import Mapper
-from sageconnect.model.records import Invoice, Payment
+from sageconnect.model.records import Customer, Invoice, Payment
 from sageconnect.store.open_items import open_items
 from sageconnect.store.queries import balances
 
@@ -39,47 +39,65 @@ class Difference:
 @dataclass(slots=True)
 class Verification:
     method: str  # "source totals" or "full re-read"
+    set_aside: Decimal
     customers: int
     source_total: Decimal
     store_total: Decimal
     differences: list[Difference]
 
 
-def source_totals(mapper: Mapper) -> tuple[dict[str, Decimal], str]:
-    """Per-customer balances from the source, and how they were obtained."""
+@dataclass(slots=True)
+class SourceTotals:
+    """Per-customer balances from the source, and how they were obtained.
+
+    ``set_aside`` is what a full re-read found for customers the source does
+    not list: the sync sets those rows aside (``report rejects``), so they
+    explain a gap rather than make one.
+    """
+
+    balances: dict[str, Decimal]
+    method: str
+    set_aside: Decimal = ZERO
+
+
+def source_totals(mapper: Mapper) -> SourceTotals:
     own = getattr(mapper, "totals", None)
     found = own() if callable(own) else None
     if found is not None:
-        return found, "source totals"
+        return SourceTotals(found, "source totals")
     totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
     reading = mapper.read(None, full=True)
-    if reading is not None:
-        for record in reading.records():
-            if isinstance(record, Invoice):
-                totals[record.customer] += record.amount
-            elif isinstance(record, Payment):
-                totals[record.customer] -= record.amount
-    return dict(totals), "full re-read"
+    known: set[str] = set()
+    for record in reading.records() if reading is not None else ():
+        if isinstance(record, Invoice):
+            totals[record.customer] += record.amount
+        elif isinstance(record, Payment):
+            totals[record.customer] -= record.amount
+        elif isinstance(record, Customer):
+            known.add(record.code)
+    unknown = sum((v for c, v in totals.items() if c not in known), ZERO)
+    listed = {c: v for c, v in totals.items() if c in known}
+    return SourceTotals(listed, "full re-read", unknown)
 
 
-def compare(
-    conn: Connection, company: int, totals: dict[str, Decimal], method: str
-) -> Verification:
-    """Compare the store's balances and open items with ``totals``."""
+def compare(conn: Connection, company: int, source: SourceTotals) -> Verification:
+    """Compare the store's balances and open items with the source's."""
+    totals = source.balances
     stored = {b.code: b.ledger_balance for b in balances(conn, company, END_OF_TIME)}
     items: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for item in open_items(conn, company, END_OF_TIME):
         items[item.customer] += item.open
     differences = []
     for code in sorted(set(stored) | {c for c, v in totals.items() if v}):
-        source = totals.get(code, ZERO)
-        store = stored.get(code, ZERO)
-        if store != source or items[code] != store:
+        theirs = totals.get(code, ZERO)
+        ours = stored.get(code, ZERO)
+        if ours != theirs or items[code] != ours:
             differences.append(
-                Difference(code, source, store, items[code], store - source)
+                Difference(code, theirs, ours, items[code], ours - theirs)
             )
     return Verification(
-        method=method,
+        method=source.method,
+        set_aside=source.set_aside,
         customers=len(stored),
         source_total=sum(totals.values(), ZERO),
         store_total=sum(stored.values(), ZERO),
