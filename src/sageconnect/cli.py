@@ -19,6 +19,7 @@ import structlog
 from sqlalchemy import Connection, Engine
 
 from sageconnect import __version__, logs
+from sageconnect.bank.folder import detect_format
 from sageconnect.clock import Clock, SystemClock, today
 from sageconnect.config import Config, load
 from sageconnect.errors import ConfigError, Problem, SourceUnavailable, StoreError
@@ -153,6 +154,7 @@ def _doctor(args: argparse.Namespace, config: Config, clock: Clock) -> int:
             checks = diagnose() if diagnose else none
         except SourceUnavailable as exc:
             checks = [Check("source", ok=False, detail=exc.reason)]
+        checks += _bank_checks(config, code)
         mapping = config.companies[code].source.mapping
         rows += [
             {
@@ -166,6 +168,20 @@ def _doctor(args: argparse.Namespace, config: Config, clock: Clock) -> int:
         ]
     print(render(rows, "table"), end="")
     return EX_OK if all(r["result"] == "ok" for r in rows) else EX_UNAVAILABLE
+
+
+def _bank_checks(config: Config, code: str) -> list[Check]:
+    """The statement folder, when the company has one: present, and what it holds."""
+    bank = config.companies[code].bank
+    if bank is None:
+        return []
+    folder = config.resolve_path(bank.path)
+    if not folder.is_dir():
+        return [Check("bank folder", ok=False, detail=f"{folder}: no such folder")]
+    found = [detect_format(p) for p in sorted(folder.glob(bank.pattern)) if p.is_file()]
+    known = sum(1 for f in found if f)
+    detail = f"{known} statement file(s), {len(found) - known} other"
+    return [Check("bank folder", ok=True, detail=detail)]
 
 
 def _sync(args: argparse.Namespace, config: Config, clock: Clock) -> int:

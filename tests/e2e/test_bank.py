@@ -196,3 +196,37 @@ def test_a_malformed_statement_is_set_aside_and_the_rest_goes_on(
 
 def _engine(config: Config) -> Engine:
     return open_store(config.store_url())
+
+
+def test_cli_reports_open_items_and_bank_lines(
+    tmp_path: Path, clock: FixedClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """JSON open items carry pending and to_chase as strings; the bank report lists waiting lines."""
+    demo_config(tmp_path, "sqlite:///store.db")
+    config = str(tmp_path / "config.toml")
+    assert main(["sync", "-c", config], clock) == 0
+    capsys.readouterr()
+    argv = ["report", "open-items", "-c", config, "--customer", "C0021"]
+    assert main([*argv, "--format", "json"], clock) == 0
+    rows = json.loads(capsys.readouterr().out)
+    (part,) = [r for r in rows if r["number"] == "FA2026-00259"]
+    assert (part["open"], part["pending"], part["to_chase"]) == (
+        "211.82",
+        "100.00",
+        "111.82",
+    )
+    assert {r["customer"] for r in rows} == {"C0021"}
+    assert main(["report", "bank", "-c", config, "--format", "csv"], clock) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("company,booked,amount,payer")
+    assert len(lines) == 4  # header and the three lines that matched nothing
+
+
+def test_doctor_names_a_missing_statement_folder(
+    tmp_path: Path, clock: FixedClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo_config(tmp_path, "sqlite:///store.db", bank=tmp_path / "nowhere")
+    assert main(["doctor", "-c", str(tmp_path / "config.toml")], clock) == 69
+    out = capsys.readouterr().out
+    assert "bank folder" in out
+    assert "no such folder" in out
