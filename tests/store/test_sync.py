@@ -126,6 +126,27 @@ def test_new_lettering_in_the_source_updates_allocations(
     assert origins(engine) == [("lettering", "100.00"), ("lettering", "1200.00")]
 
 
+def test_lettering_undone_in_the_source_gives_the_payment_back_to_matching(
+    setup: tuple[Config, Path], engine: Engine, clock: FixedClock
+) -> None:
+    """The accountant un-letters FA1 and its payment: our matching takes over, by reference."""
+    config, fec = setup
+    sync_company(config, "acme", engine, clock)
+    text = fec.read_text(encoding="utf-8")
+    fec.write_text(text.replace("|A|20260210|", "|||"), encoding="utf-8")
+    report = sync_company(config, "acme", engine, clock)
+    assert (report.updated, report.allocations) == (2, 0)
+    assert origins(engine) == [
+        ("match:reference", "100.00"),
+        ("match:reference", "1200.00"),
+    ]
+    assert the_balance(engine, clock)[:3] == (
+        Decimal("500.00"),
+        Decimal("500.00"),
+        Decimal("0.00"),
+    )
+
+
 def test_entries_gone_from_the_source_are_closed_then_reopened(
     setup: tuple[Config, Path], engine: Engine, clock: FixedClock
 ) -> None:
