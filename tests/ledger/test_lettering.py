@@ -111,3 +111,25 @@ def test_allocation_does_not_depend_on_input_order(
     shuffled = list(given_items)
     rnd.shuffle(shuffled)  # type: ignore[attr-defined]
     assert allocate(shuffled) == allocate(given_items)
+
+
+def test_an_allocation_is_never_dated_before_its_payment_arrives() -> None:
+    """A lettering date earlier than the payment (a typo, a back-dated letter) does not
+    settle the invoice before the money exists."""
+    early = D + dt.timedelta(days=5)
+    invoice = Item(1, "invoice", Decimal("100.00"), D, "A", early)
+    payment = Item(
+        2, "payment", Decimal("100.00"), D + dt.timedelta(days=60), "A", early
+    )
+    (found,) = allocate([invoice, payment])
+    assert found.allocated_on == D + dt.timedelta(days=60)
+
+
+def test_ties_are_broken_by_key_not_by_read_order() -> None:
+    """Two same-day invoices in one group: the one with the smaller key is paid first,
+    whichever the store happened to number first."""
+    a = Item(7, "invoice", Decimal("100.00"), D, "A", None, key="VE/1")
+    b = Item(3, "invoice", Decimal("100.00"), D, "A", None, key="VE/2")
+    pay = Item(9, "payment", Decimal("150.00"), D, "A", None, key="BQ/1")
+    found = [(x.invoice_id, str(x.amount)) for x in allocate([b, pay, a])]
+    assert found == [(7, "100.00"), (3, "50.00")]

@@ -26,6 +26,7 @@ class Item:
     date: dt.date
     lettering: str
     lettered_on: dt.date | None
+    key: str = ""  # the source's key: breaks ties whatever order rows were read in
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +42,7 @@ class Allocation:
 def allocate(items: Iterable[Item]) -> list[Allocation]:
     """Allocations for every lettering group among ``items`` (one customer)."""
     result: list[Allocation] = []
-    ordered = sorted(items, key=lambda i: (i.lettering, i.date, i.side, i.id))
+    ordered = sorted(items, key=lambda i: (i.lettering, i.date, i.side, i.key, i.id))
     for code, group in groupby(ordered, key=lambda i: i.lettering):
         members = list(group)
         debits = [i for i in members if i.side == "invoice"]
@@ -64,10 +65,9 @@ def _settle(
     while di < len(debits) and ci < len(payers):
         amount = min(d_left[di], c_left[ci])
         if amount > 0:
-            credit = payers[ci]
-            out.append(
-                Allocation(debits[di].id, credit.side, credit.id, amount, on, code)
-            )
+            credit, debit = payers[ci], debits[di]
+            day = max(on, debit.date, credit.date)  # never before either item exists
+            out.append(Allocation(debit.id, credit.side, credit.id, amount, day, code))
         d_left[di] -= amount
         c_left[ci] -= amount
         if d_left[di] == 0:

@@ -9,7 +9,7 @@ strongest evidence is used first:
    (the French default imputation, Code civil art. 1342-10).
 
 Credits are taken by date then key, debits by due date, issue date, number and
-id, whatever order they come in: the same ledger always gives the same
+key, whatever order they come in: the same ledger always gives the same
 allocations. An allocation never exceeds what is left on either side.
 """
 
@@ -37,6 +37,7 @@ class OpenDebit:
     open: Decimal
     issued: dt.date
     due: dt.date
+    key: str = ""  # the source's key: breaks ties whatever order rows were read in
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +105,9 @@ class _Book:
     """What is left on each side while the passes run."""
 
     def __init__(self, debits: Iterable[OpenDebit], payers: Iterable[OpenCredit]):
-        self.debits = sorted(debits, key=lambda d: (d.due, d.issued, d.number, d.id))
+        self.debits = sorted(
+            debits, key=lambda d: (d.due, d.issued, d.number, d.key, d.id)
+        )
         self.credits = sorted(payers, key=lambda c: (c.date, c.side, c.key, c.id))
         self.left_d = {d.id: d.open for d in self.debits}
         self.left_c = {(c.side, c.id): c.open for c in self.credits}

@@ -86,17 +86,18 @@ def _lettered_items(
                 day,
                 table.c.lettering,
                 table.c.lettered_on,
+                table.c.key,
             ).where(
                 table.c.customer_id.in_(customers),
                 table.c.lettering.is_not(None),
                 table.c.closed_run_id.is_(None),
             )
         )
-        for id_, cust, amount, on_day, code, lettered_on in rows:
+        for id_, cust, amount, on_day, code, lettered_on, key in rows:
             if table is payments:
                 side = "payment"
             else:
                 side = "invoice" if amount > 0 else "credit_note"
-            item = Item(id_, side, abs(amount), on_day, code, lettered_on)
+            item = Item(id_, side, abs(amount), on_day, code, lettered_on, key)
             by_customer[cust].append(item)
     return list(by_customer.items())

@@ -21,12 +21,12 @@ CHUNK = 500
 PREFIX = "match:"
 
 _DEBITS = """
-SELECT i.customer_id AS customer, i.id AS id, i.number AS number,
+SELECT i.customer_id AS customer, i.id AS id, i.number AS number, i.key AS key,
        i.amount - COALESCE(SUM(a.amount), 0) AS open, i.issued AS day, i.due AS due
 FROM invoices i
 LEFT JOIN allocations a ON a.invoice_id = i.id AND a.origin NOT LIKE 'match:%'
 WHERE i.customer_id IN :customers AND i.amount > 0 AND i.closed_run_id IS NULL
-GROUP BY i.customer_id, i.id, i.number, i.amount, i.issued, i.due
+GROUP BY i.customer_id, i.id, i.number, i.key, i.amount, i.issued, i.due
 HAVING i.amount - COALESCE(SUM(a.amount), 0) > 0
 """
 _NOTES = """
@@ -97,7 +97,7 @@ def _open_items(
 
     debits: dict[int, list[OpenDebit]] = {}
     for r in run(_DEBITS):
-        debit = OpenDebit(r.id, r.number, r.open, r.day, r.due)
+        debit = OpenDebit(r.id, r.number, r.open, r.day, r.due, r.key)
         debits.setdefault(r.customer, []).append(debit)
     payers: dict[int, list[OpenCredit]] = {}
     for side, sql in (("credit_note", _NOTES), ("payment", _PAYMENTS)):

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Date, text
 from sageconnect.store.tables import Cents
 
 CENT = Decimal("0.01")
+ORIGINS = ("lettering", "source", "match:reference", "match:amount", "match:oldest")
 PENDING_DAYS = 10  # how long bank money pauses reminders before it must be booked
 
 
@@ -55,8 +56,8 @@ WITH alloc AS (
   WHERE company_id = :company AND allocated_on <= :as_of AND payment_id IS NOT NULL
 ),
 settled AS (
-  SELECT item, side, SUM(amount) AS amount, MIN(origin) AS first_origin,
-         MAX(origin) AS last_origin
+  SELECT item, side, SUM(amount) AS amount,
+         {origin_flags}
   FROM alloc GROUP BY item, side
 ),
 pending AS (
@@ -71,8 +72,7 @@ SELECT c.code AS customer, c.name AS customer_name, i.kind AS kind,
        CASE WHEN i.amount > 0 THEN i.amount - COALESCE(s.amount, 0)
             ELSE i.amount + COALESCE(s.amount, 0) END AS open,
        COALESCE(p.amount, 0) AS pending, i.currency AS currency,
-       i.currency_amount AS currency_amount,
-       s.first_origin AS first_origin, s.last_origin AS last_origin
+       i.currency_amount AS currency_amount, {origin_columns}
 FROM invoices i
 JOIN customers c ON c.id = i.customer_id
 LEFT JOIN settled s ON s.item = i.id AND s.side = 'invoice'
@@ -83,7 +83,7 @@ UNION ALL
 SELECT c.code, c.name, 'payment', CASE WHEN py.reference <> '' THEN py.reference
        ELSE py.key END, py.received, NULL, -py.amount,
        -py.amount + COALESCE(s.amount, 0), 0, py.currency,
-       -py.currency_amount, s.first_origin, s.last_origin
+       -py.currency_amount, {origin_columns}
 FROM payments py
 JOIN customers c ON c.id = py.customer_id
 LEFT JOIN settled s ON s.item = py.id AND s.side = 'payment'
@@ -102,7 +102,14 @@ def open_items(
     pending_days: int = PENDING_DAYS,
 ) -> list[OpenItem]:
     """Items with something open at the end of ``as_of``, by customer and due date."""
-    sql = _ITEMS.format(customer_filter="AND c.code = :customer" if customer else "")
+    sql = _ITEMS.format(
+        customer_filter="AND c.code = :customer" if customer else "",
+        origin_flags=", ".join(
+            f"MAX(CASE WHEN origin = '{o}' THEN 1 ELSE 0 END) AS o{n}"
+            for n, o in enumerate(ORIGINS)
+        ),
+        origin_columns=", ".join(f"s.o{n} AS o{n}" for n in range(len(ORIGINS))),
+    )
     query = text(sql).columns(
         issued=Date,
         due=Date,
@@ -148,5 +155,5 @@ def _item(r: Any, as_of: dt.date) -> OpenItem:
         currency=r.currency,
         open_currency=open_currency,
         days_overdue=max((as_of - due).days, 0) if due and open_ > 0 else 0,
-        settled_by="+".join(sorted({r.first_origin, r.last_origin} - {None})),
+        settled_by="+".join(o for n, o in enumerate(ORIGINS) if getattr(r, f"o{n}")),
     )

@@ -12,7 +12,9 @@ from sageconnect.model.records import Reject
 
 _RESOLVED = """
 SELECT s.key, i.customer_id, i.id, p.id, s.amount,
-       CASE WHEN i.issued > s.settled_on THEN i.issued ELSE s.settled_on END
+       CASE WHEN i.issued >= s.settled_on AND i.issued >= p.received THEN i.issued
+            WHEN p.received >= s.settled_on THEN p.received
+            ELSE s.settled_on END
 FROM stage_settlements s
 JOIN invoices i ON i.company_id = :company AND i.key = s.invoice
   AND i.closed_run_id IS NULL AND i.amount > 0
