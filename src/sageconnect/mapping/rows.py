@@ -35,6 +35,8 @@ class RowBuilder:
             credit_limit=values.get("credit_limit"),
             insured_limit=values.get("insured_limit"),
             dunning_excluded=bool(values.get("dunning_excluded", False)),
+            category=values.get("category") or "",
+            consumer=bool(values.get("consumer", False)),
         )
 
     def contact(self, get: dict[str, Getter], row: Sequence[Any]) -> Contact:

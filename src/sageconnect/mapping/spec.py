@@ -110,6 +110,8 @@ class CustomerFields(_Section):
     credit_limit: FieldRef | None = None
     insured_limit: FieldRef | None = None
     dunning_excluded: FieldRef | None = None
+    category: FieldRef | None = None
+    consumer: FieldRef | None = None
 
 
 class ContactFields(_Section):

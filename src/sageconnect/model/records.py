@@ -47,6 +47,8 @@ class Customer:
     credit_limit: Decimal | None = None
     insured_limit: Decimal | None = None
     dunning_excluded: bool = False
+    category: str = ""  # a customer category (Sage N_CatCompta, a group...) for rules
+    consumer: bool = False  # a consumer debtor: no B2B penalties nor EUR 40 indemnity
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

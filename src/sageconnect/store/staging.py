@@ -38,6 +38,8 @@ CUSTOMER_COLUMNS = (
     "credit_limit",
     "insured_limit",
     "dunning_excluded",
+    "category",
+    "consumer",
 )
 INVOICE_COLUMNS = (
     "key",
@@ -86,6 +88,7 @@ _TYPES = {
     "credit_limit": "BIGINT",
     "insured_limit": "BIGINT",
     "dunning_excluded": "BOOLEAN",
+    "consumer": "BOOLEAN",
 }
 
 

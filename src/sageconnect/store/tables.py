@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -85,6 +86,8 @@ customers = Table(
     Column("credit_limit", Cents),
     Column("insured_limit", Cents),
     Column("dunning_excluded", Boolean, nullable=False),
+    Column("category", Text, nullable=False, server_default=""),
+    Column("consumer", Boolean, nullable=False, server_default=false()),
     *_lifecycle(),
     UniqueConstraint("company_id", "code"),
 )
@@ -253,4 +256,65 @@ bank_matches = Table(
     Column("amount", Cents, nullable=False),
     Column("method", String(16), nullable=False),
     CheckConstraint("amount > 0", name="positive"),
+)
+
+# --- dunning: pauses, and the delivery ledger (one row per message, at most once) ---
+
+pauses = Table(
+    "pauses",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("company_id", ForeignKey("companies.id"), nullable=False),
+    Column("customer_id", ForeignKey("customers.id"), nullable=False, index=True),
+    Column("invoice_id", ForeignKey("invoices.id")),  # None: the whole customer
+    Column("kind", String(8), nullable=False),  # dispute | promise | hold
+    Column("reason", Text, nullable=False),
+    Column("amount", Cents),  # promise: the amount promised
+    Column("until", Date),  # promise: the day it is due; hold: the end of it
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("origin", String(8), nullable=False),  # cli | csv | source
+    Column("external_key", Text),  # a CSV file and line: read once
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("resolved_by", Text),
+    Column("resolution", Text),  # resolved | kept | broken
+    UniqueConstraint("company_id", "external_key"),
+)
+
+reminders = Table(
+    "reminders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("company_id", ForeignKey("companies.id"), nullable=False),
+    Column("customer_id", ForeignKey("customers.id"), nullable=False, index=True),
+    Column("scenario", Text, nullable=False),
+    Column("step", Text, nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("planned_on", Date, nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("total", Cents, nullable=False),
+    Column("payload", Text, nullable=False),  # the notice as JSON: what was said
+    Column("payload_hash", String(64), nullable=False),
+    Column("attempt_id", String(32)),
+    Column("attempts", Integer, nullable=False),
+    Column("claimed_at", DateTime(timezone=True)),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("provider_ref", Text),
+    Column("outcome_detail", Text),
+    Column("resolved_by", Text),
+    Index(None, "company_id", "state"),
+)
+
+reminder_items = Table(
+    "reminder_items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("reminder_id", ForeignKey("reminders.id"), nullable=False, index=True),
+    Column("invoice_id", ForeignKey("invoices.id"), nullable=False),
+    Column("step", Text, nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("open", Cents, nullable=False),
+    UniqueConstraint("invoice_id", "step", "channel"),  # each step once per invoice
 )
