@@ -30,6 +30,7 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
 
 from sageconnect.credentials import SECRET_KEYS, Secret, has_inline_secret
+from sageconnect.dunning.settings import DunningConfig, SenderConfig
 from sageconnect.errors import ConfigError, Problem
 from sageconnect.logs import scrub
 from sageconnect.terms import parse_terms
@@ -192,6 +193,8 @@ class CompanyConfig(_Model):
     payment_terms: PaymentTerms = PaymentTerms()
     matching: MatchingConfig = MatchingConfig()
     bank: BankConfig | None = None
+    dunning: bool = True  # false: this company is never reminded by sageconnect
+    sender: SenderConfig | None = None  # default: [dunning.sender], the company's name
 
     @field_validator("timezone")
     @classmethod
@@ -211,6 +214,7 @@ class Config(_Model):
     store: StoreConfig = StoreConfig()
     logging: LoggingConfig = LoggingConfig()
     mappings_dir: str | None = None
+    dunning: DunningConfig | None = None
     companies: dict[Annotated[str, Field(pattern=CODE)], CompanyConfig] = Field(
         min_length=1
     )

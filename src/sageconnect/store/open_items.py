@@ -29,6 +29,7 @@ class OpenItem:
 
     customer: str
     customer_name: str
+    key: str  # the source's key
     kind: str  # invoice, debit, opening, credit_note, payment
     number: str
     issued: dt.date
@@ -67,7 +68,7 @@ pending AS (
     AND l.booked <= :as_of AND l.booked >= :since
   GROUP BY m.invoice_id
 )
-SELECT c.code AS customer, c.name AS customer_name, i.kind AS kind,
+SELECT c.code AS customer, c.name AS customer_name, i.key AS key, i.kind AS kind,
        i.number AS number, i.issued AS issued, i.due AS due, i.amount AS amount,
        CASE WHEN i.amount > 0 THEN i.amount - COALESCE(s.amount, 0)
             ELSE i.amount + COALESCE(s.amount, 0) END AS open,
@@ -80,7 +81,7 @@ LEFT JOIN pending p ON p.invoice_id = i.id
 WHERE i.company_id = :company AND i.closed_run_id IS NULL AND i.issued <= :as_of
   {customer_filter}
 UNION ALL
-SELECT c.code, c.name, 'payment', CASE WHEN py.reference <> '' THEN py.reference
+SELECT c.code, c.name, py.key, 'payment', CASE WHEN py.reference <> '' THEN py.reference
        ELSE py.key END, py.received, NULL, -py.amount,
        -py.amount + COALESCE(s.amount, 0), 0, py.currency,
        -py.currency_amount, {origin_columns}
@@ -144,6 +145,7 @@ def _item(r: Any, as_of: dt.date) -> OpenItem:
     return OpenItem(
         customer=r.customer,
         customer_name=r.customer_name,
+        key=r.key,
         kind=r.kind,
         number=r.number,
         issued=r.issued,

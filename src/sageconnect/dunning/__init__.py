@@ -1,0 +1,1 @@
+"""Dunning: plan who to remind, how and when (pure), then send each reminder once."""

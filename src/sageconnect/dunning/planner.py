@@ -1,0 +1,438 @@
+"""The dunning planner: from open items, history, pauses, scenarios and a date, the
+reminders due today, and why every other open item gets none. Pure: no store,
+no clock, no network; the same inputs always give the same plan and keys.
+
+Each open invoice reaches, on a given day, the highest step of its customer's
+scenario whose trigger has passed (``days`` from the due date, or
+``after_previous`` days after the previous step went out for it). A step is
+sent once per invoice and channel; after downtime only the step reached now
+goes out, never every step missed. One message per customer and channel lists
+all its overdue items, worded at the highest step reached.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sageconnect.dunning.interest import Rates, interest
+from sageconnect.dunning.message import Line, Notice, Recipient, Sender
+from sageconnect.dunning.settings import DunningConfig, Scenario, Step
+
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Debtor:
+    """A customer as the planner sees it."""
+
+    id: int
+    code: str
+    name: str
+    language: str = "fr"
+    category: str = ""
+    consumer: bool = False
+    excluded: bool = False  # the source's never-dun flag
+    contact_name: str = ""
+    email: str = ""
+    phone: str = ""
+    address: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Item:
+    """An open invoice; ``to_chase``: what is open and not yet paid at the bank."""
+
+    invoice_id: int
+    key: str
+    customer: str
+    number: str
+    issued: dt.date
+    due: dt.date
+    amount: Decimal
+    open: Decimal
+    to_chase: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pause:
+    kind: str  # dispute | promise | hold
+    customer: str
+    invoice_id: int | None  # None: every invoice of the customer
+    until: dt.date | None
+    reason: str
+
+    def active(self, day: dt.date) -> bool:
+        return self.until is None or self.until >= day
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """A step that went out (or may have: claimed, uncertain) for an invoice."""
+
+    invoice_id: int
+    step: str
+    channel: str
+    on: dt.date
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Planned:
+    notice: Notice
+    customer_id: int
+    recipient: Recipient
+    triggers: tuple[tuple[int, str], ...]  # (invoice id, step) this message sends
+    opens: tuple[Decimal, ...] = ()  # what each trigger's invoice had open
+    registered: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    customer: str
+    invoice: str  # the invoice number, "" for the whole customer
+    reason: str
+
+
+@dataclass(slots=True)
+class Plan:
+    reminders: list[Planned] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Company:
+    code: str
+    sender: Sender
+    currency: str = "EUR"
+
+
+def plan(
+    *,
+    company: Company,
+    debtors: Iterable[Debtor],
+    items: Iterable[Item],
+    pauses: Iterable[Pause],
+    done: Iterable[Done],
+    settings: DunningConfig,
+    rates: Rates,
+    as_of: dt.date,
+) -> Plan:
+    """The reminders due on ``as_of``, and why each other open item has none."""
+    by_customer: dict[str, list[Item]] = defaultdict(list)
+    for item in items:
+        by_customer[item.customer].append(item)
+    paused: dict[str, list[Pause]] = defaultdict(list)
+    for pause in pauses:
+        if pause.active(as_of):
+            paused[pause.customer].append(pause)
+    history: dict[int, list[Done]] = defaultdict(list)
+    for d in done:
+        history[d.invoice_id].append(d)
+    result = Plan()
+    context = _Context(company, settings, rates, as_of, history)
+    for debtor in sorted(debtors, key=lambda d: d.code):
+        owed = sorted(by_customer.get(debtor.code, []), key=_item_order)
+        if owed:
+            context.customer(debtor, owed, paused.get(debtor.code, []), result)
+    return result
+
+
+def _item_order(item: Item) -> tuple[dt.date, str, str]:
+    return (item.due, item.number, item.key)
+
+
+def assign(debtor: Debtor, total_open: Decimal, settings: DunningConfig) -> str:
+    """The scenario for a customer: explicit choice, else the first matching rule."""
+    if debtor.code in settings.by_customer:
+        return settings.by_customer[debtor.code]
+    for rule in settings.rules:
+        if rule.customers and debtor.code not in rule.customers:
+            continue
+        if rule.category and debtor.category not in rule.category:
+            continue
+        if rule.language and debtor.language not in rule.language:
+            continue
+        if rule.min_open is not None and total_open < rule.min_open:
+            continue
+        if rule.max_open is not None and total_open > rule.max_open:
+            continue
+        return rule.scenario
+    return settings.default_scenario
+
+
+@dataclass(slots=True)
+class _Context:
+    company: Company
+    settings: DunningConfig
+    rates: Rates
+    as_of: dt.date
+    history: Mapping[int, list[Done]]
+
+    def customer(
+        self, debtor: Debtor, owed: list[Item], pauses: list[Pause], out: Plan
+    ) -> None:
+        whole = [p for p in pauses if p.invoice_id is None]
+        chased = [i for i in owed if i.to_chase > 0]
+        if debtor.excluded:
+            out.skipped.append(Skipped(debtor.code, "", "excluded from dunning"))
+            return
+        if whole:
+            out.skipped.append(Skipped(debtor.code, "", _why(whole[0])))
+            return
+        name = assign(debtor, sum((i.to_chase for i in chased), ZERO), self.settings)
+        scenario = self.settings.scenarios[name]
+        eligible: list[Item] = []
+        triggers: list[tuple[Item, int]] = []
+        for item in owed:
+            reason = self._blocked(item, pauses)
+            if reason:
+                out.skipped.append(Skipped(debtor.code, item.number, reason))
+                continue
+            eligible.append(item)
+            reached, why = self._reached(item, scenario)
+            if reached is None:
+                out.skipped.append(Skipped(debtor.code, item.number, why))
+            else:
+                triggers.append((item, reached))
+        if not triggers:
+            return
+        top = max(index for _, index in triggers)
+        step = scenario.steps[top]
+        listed = {i.invoice_id for i, _ in triggers}
+        pre_due = step.days is not None and step.days < 0  # a courtesy note
+        lines = [
+            i
+            for i in eligible
+            if i.invoice_id in listed or (not pre_due and i.due < self.as_of)
+        ]
+        total = sum((i.to_chase for i in lines), ZERO)
+        if total < self.settings.tolerance:
+            reason = f"under the tolerance: {total} < {self.settings.tolerance}"
+            out.skipped += [Skipped(debtor.code, i.number, reason) for i in lines]
+            return
+        for channel in step.channels:
+            self._message(
+                debtor,
+                scenario_name=name,
+                step=step,
+                channel=channel,
+                lines=lines,
+                triggers=triggers,
+                scenario=scenario,
+                out=out,
+            )
+
+    def _blocked(self, item: Item, pauses: list[Pause]) -> str:
+        if item.to_chase <= 0:
+            return "paid at the bank, waiting for the accountant's entry"
+        for pause in pauses:
+            if pause.invoice_id == item.invoice_id:
+                return _why(pause)
+        return ""
+
+    def _reached(self, item: Item, scenario: Scenario) -> tuple[int | None, str]:
+        """The highest step ``item`` has reached and not had yet, or why none."""
+        done = self.history.get(item.invoice_id, [])
+        sent_on: dict[str, dt.date] = {}
+        for d in done:
+            sent_on[d.step] = min(sent_on.get(d.step, d.on), d.on)
+        reached: int | None = None
+        next_at: tuple[str, dt.date] | None = None
+        for index, step in enumerate(scenario.steps):
+            at = self._trigger(item, scenario, index, sent_on)
+            if at is not None and at <= self.as_of:
+                reached = index
+            elif at is not None and next_at is None:
+                next_at = (step.id, at)
+        last = max(
+            (i for i, s in enumerate(scenario.steps) if s.id in sent_on), default=None
+        )
+        if reached is not None and (last is None or reached > last):
+            return reached, ""
+        if reached is not None and last is not None:
+            step_id = scenario.steps[last].id
+            why = f"{step_id} already sent on {sent_on[step_id].isoformat()}"
+        else:
+            why = "not due for any step yet"
+        if next_at is not None:
+            why += f"; next: {next_at[0]} on {next_at[1].isoformat()}"
+        return None, why
+
+    def _trigger(
+        self, item: Item, scenario: Scenario, index: int, sent_on: dict[str, dt.date]
+    ) -> dt.date | None:
+        step = scenario.steps[index]
+        if step.days is not None:
+            return item.due + dt.timedelta(days=step.days)
+        previous = scenario.steps[index - 1].id
+        if previous not in sent_on or step.after_previous is None:
+            return None
+        return sent_on[previous] + dt.timedelta(days=step.after_previous)
+
+    def _message(
+        self,
+        debtor: Debtor,
+        *,
+        scenario_name: str,
+        step: Step,
+        channel: str,
+        lines: list[Item],
+        triggers: list[tuple[Item, int]],
+        scenario: Scenario,
+        out: Plan,
+    ) -> None:
+        new = [
+            (item, scenario.steps[index].id)
+            for item, index in triggers
+            if not any(
+                d.step == scenario.steps[index].id and d.channel == channel
+                for d in self.history.get(item.invoice_id, [])
+            )
+        ]
+        if not new:
+            return
+        missing = _missing_address(debtor, channel)
+        if missing:
+            out.skipped += [
+                Skipped(debtor.code, i.number, f"{channel}: {missing}") for i, _ in new
+            ]
+            return
+        key = reminder_key(
+            self.company.code,
+            debtor.code,
+            scenario_name,
+            step.id,
+            channel,
+            items=[(i.key, i.due) for i, _ in new],
+        )
+        notice = self._notice(
+            key,
+            debtor,
+            scenario=scenario_name,
+            step=step,
+            channel=channel,
+            items=lines,
+        )
+        out.reminders.append(
+            Planned(
+                notice=notice,
+                customer_id=debtor.id,
+                recipient=Recipient(
+                    name=debtor.contact_name or debtor.name,
+                    email=debtor.email,
+                    phone=debtor.phone,
+                    address=(debtor.name, *debtor.address),
+                ),
+                triggers=tuple((i.invoice_id, s) for i, s in new),
+                opens=tuple(i.to_chase for i, _ in new),
+                registered=step.registered,
+            )
+        )
+
+    def _notice(
+        self,
+        key: str,
+        debtor: Debtor,
+        *,
+        scenario: str,
+        step: Step,
+        channel: str,
+        items: list[Item],
+    ) -> Notice:
+        claims = not debtor.consumer
+        contractual = self.settings.interest.by_customer.get(debtor.code)
+        lines = []
+        rate_used: Decimal | None = None
+        for item in items:
+            late = max((self.as_of - item.due).days, 0)
+            rate = self.rates.penalty_rate(item.due, contractual)
+            owed = (
+                interest(item.to_chase, item.due, self.as_of, rate)
+                if claims and step.claim_interest
+                else ZERO
+            )
+            if owed:
+                rate_used = rate if rate_used is None else max(rate_used, rate)
+            indemnity = (
+                self.settings.interest.indemnity
+                if claims and step.claim_indemnity and late > 0
+                else ZERO
+            )
+            lines.append(
+                Line(
+                    number=item.number,
+                    issued=item.issued,
+                    due=item.due,
+                    amount=item.amount,
+                    open=item.to_chase,
+                    days_overdue=late,
+                    interest=owed,
+                    indemnity=indemnity,
+                )
+            )
+        total_open = sum((x.open for x in lines), ZERO)
+        total_interest = sum((x.interest for x in lines), ZERO)
+        total_indemnity = sum((x.indemnity for x in lines), ZERO)
+        pay_by = (
+            self.as_of + dt.timedelta(days=step.pay_within_days)
+            if step.pay_within_days
+            else None
+        )
+        return Notice(
+            key=key,
+            company=self.company.code,
+            sender=self.company.sender,
+            customer=debtor.code,
+            customer_name=debtor.name,
+            contact_name=debtor.contact_name,
+            language=debtor.language or "fr",
+            scenario=scenario,
+            step=step.id,
+            template=step.template,
+            tone=step.tone,
+            channel=channel,  # type: ignore[arg-type]
+            as_of=self.as_of,
+            lines=tuple(lines),
+            total_open=total_open,
+            total_interest=total_interest,
+            total_indemnity=total_indemnity,
+            total_claimed=total_open + total_interest + total_indemnity,
+            claim_interest=claims and step.claim_interest,
+            claim_indemnity=claims and step.claim_indemnity,
+            interest_rate=rate_used,
+            pay_by=pay_by,
+            currency=self.company.currency,
+        )
+
+
+def _why(pause: Pause) -> str:
+    until = f" until {pause.until.isoformat()}" if pause.until else ""
+    label = {"dispute": "disputed", "promise": "payment promised", "hold": "on hold"}
+    return f"{label.get(pause.kind, pause.kind)}{until}: {pause.reason}"
+
+
+def _missing_address(debtor: Debtor, channel: str) -> str:
+    if channel == "email" and not debtor.email:
+        return "no e-mail address"
+    if channel == "sms" and not debtor.phone:
+        return "no phone number"
+    return ""
+
+
+def reminder_key(
+    company: str,
+    customer: str,
+    scenario: str,
+    step: str,
+    channel: str,
+    *,
+    items: Sequence[tuple[str, dt.date]],
+) -> str:
+    """The idempotency key: the same reminder for the same items, the same key."""
+    parts = [company, customer, scenario, step, channel]
+    parts += [f"{key}@{due.isoformat()}" for key, due in sorted(items)]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
