@@ -194,6 +194,7 @@ class CompanyConfig(_Model):
     matching: MatchingConfig = MatchingConfig()
     bank: BankConfig | None = None
     dunning: bool = True  # false: this company is never reminded by sageconnect
+    contacts: str | None = None  # a CSV of e-mails and phones (a FEC has none)
     sender: SenderConfig | None = None  # default: [dunning.sender], the company's name
 
     @field_validator("timezone")

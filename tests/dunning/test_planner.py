@@ -209,9 +209,7 @@ def test_rules_pick_the_scenario() -> None:
     assert (only.notice.scenario, only.notice.step) == ("gentle", "first")
 
 
-def test_formal_notice_claims_interest_and_the_indemnity_not_from_consumers() -> (
-    None
-):
+def test_formal_notice_claims_interest_and_the_indemnity_not_from_consumers() -> None:
     due = dt.date(2026, 9, 1)
     (letter,) = run([item(1, due, "1000.00")], day=dt.date(2026, 11, 24)).reminders
     rate = RATES.penalty_rate(due)
@@ -230,9 +228,7 @@ def test_formal_notice_claims_interest_and_the_indemnity_not_from_consumers() ->
 
 def test_a_contractual_rate_never_goes_under_three_times_the_legal_rate() -> None:
     assert RATES.penalty_rate(dt.date(2026, 3, 1), Decimal("5.00")) == Decimal("7.86")
-    assert RATES.penalty_rate(dt.date(2026, 3, 1), Decimal("15.00")) == Decimal(
-        "15.00"
-    )
+    assert RATES.penalty_rate(dt.date(2026, 3, 1), Decimal("15.00")) == Decimal("15.00")
 
 
 def test_no_email_address_is_a_reason_not_a_crash() -> None:
@@ -295,3 +291,48 @@ def test_planning_day_after_day_never_plans_a_step_twice(
                 assert (invoice, step, channel) not in seen
                 seen.add((invoice, step, channel))
                 done.append(Done(invoice, step, channel, day))
+
+
+def test_a_step_that_requires_a_previous_one_waits_for_it() -> None:
+    """At go-live an invoice 60 days late gets the first reminder, not a formal notice."""
+    config = DunningConfig.model_validate(
+        {
+            "scenarios": {
+                "standard": {
+                    "steps": [STEPS[1], {**STEPS[3], "requires_previous": True}]
+                }
+            },
+            "channels": CONFIG.model_dump()["channels"],
+        }
+    )
+
+    def steps_on(day: dt.date, done: list[Done]) -> list[str]:
+        result = plan(
+            company=COMPANY,
+            debtors=[debtor()],
+            items=[item(1, days_ago(60))],
+            pauses=[],
+            done=done,
+            settings=config,
+            rates=RATES,
+            as_of=day,
+        )
+        return [r.notice.step for r in result.reminders]
+
+    assert steps_on(TODAY, []) == ["first"]
+    history = [Done(1, "first", "email", TODAY)]
+    # never two steps within min_days_between_steps (7) for one invoice
+    assert steps_on(TODAY + dt.timedelta(days=1), history) == []
+    assert steps_on(TODAY + dt.timedelta(days=7), history) == ["formal"]
+
+
+def test_each_channel_of_a_step_goes_out_once_even_if_another_went_first() -> None:
+    """The e-mail of 'second' went out; its SMS had not: only the SMS is planned."""
+    history = [
+        Done(1, "first", "email", days_ago(10)),
+        Done(1, "second", "email", days_ago(0)),
+    ]
+    result = run([item(1, days_ago(20))], done=history)
+    assert [(r.notice.step, r.notice.channel) for r in result.reminders] == [
+        ("second", "sms")
+    ]

@@ -235,21 +235,37 @@ class _Context:
         return ""
 
     def _reached(self, item: Item, scenario: Scenario) -> tuple[int | None, str]:
-        """The highest step ``item`` has reached and not had yet, or why none."""
+        """The highest step ``item`` has reached and not fully had yet, or why none.
+
+        A step counts as had once every one of its channels went out; its date
+        is the first day one did. No step comes sooner than
+        ``min_days_between_steps`` after an earlier one went out for the item.
+        """
         done = self.history.get(item.invoice_id, [])
         sent_on: dict[str, dt.date] = {}
+        channels: dict[str, set[str]] = defaultdict(set)
         for d in done:
             sent_on[d.step] = min(sent_on.get(d.step, d.on), d.on)
+            channels[d.step].add(d.channel)
+        complete = {
+            s.id for s in scenario.steps if set(s.channels) <= channels.get(s.id, set())
+        }
+        gap = dt.timedelta(days=self.settings.min_days_between_steps)
         reached: int | None = None
         next_at: tuple[str, dt.date] | None = None
         for index, step in enumerate(scenario.steps):
+            earlier = [s.id for s in scenario.steps[:index] if s.id in sent_on]
+            if step.requires_previous and not earlier:
+                continue
             at = self._trigger(item, scenario, index, sent_on)
+            if at is not None and earlier and step.id not in sent_on:
+                at = max(at, max(sent_on[e] for e in earlier) + gap)
             if at is not None and at <= self.as_of:
                 reached = index
             elif at is not None and next_at is None:
                 next_at = (step.id, at)
         last = max(
-            (i for i, s in enumerate(scenario.steps) if s.id in sent_on), default=None
+            (i for i, s in enumerate(scenario.steps) if s.id in complete), default=None
         )
         if reached is not None and (last is None or reached > last):
             return reached, ""
@@ -325,7 +341,7 @@ class _Context:
                     name=debtor.contact_name or debtor.name,
                     email=debtor.email,
                     phone=debtor.phone,
-                    address=(debtor.name, *debtor.address),
+                    address=debtor.address,
                 ),
                 triggers=tuple((i.invoice_id, s) for i, s in new),
                 opens=tuple(i.to_chase for i, _ in new),

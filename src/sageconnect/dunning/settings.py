@@ -33,6 +33,9 @@ class Step(_Model):
     claim_indemnity: bool = False
     pay_within_days: int | None = Field(default=None, ge=1, le=60)  # the deadline given
     registered: bool = False  # letter: registered with acknowledgment (LRAR)
+    # only after an earlier step went out for the invoice: at go-live, an invoice
+    # long overdue gets a first reminder, not a formal notice out of the blue
+    requires_previous: bool = False
 
     @model_validator(mode="after")
     def _one_trigger(self) -> Step:
@@ -157,6 +160,7 @@ class DunningConfig(_Model):
     tolerance: Money = Decimal("5.00")  # below this open amount, nobody is chased
     freshness_hours: int = Field(default=26, ge=1, le=24 * 14)
     lease_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    min_days_between_steps: int = Field(default=7, ge=0, le=90)  # per invoice
     templates_dir: str | None = None
     pauses_folder: str | None = None
     sender: SenderConfig = SenderConfig()
