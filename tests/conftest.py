@@ -15,6 +15,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from sageconnect.clock import FixedClock
 from sageconnect.store.engine import open_store
+from servers import provider, smtp_server  # noqa: F401 - fixtures for every test
 from support import ROOT, SageDb, build_sage, drop_sage, load_bank_builder
 
 PG_ENV = "SAGECONNECT_TEST_PG"

@@ -165,7 +165,7 @@ def _send_all(config: Config, clock: Clock, engine: Engine, only: str | None) ->
         report = send_company(
             config, code, engine, clock, channels=channels, render=render_with
         )
-        if report.status == "stale":
+        if report.status in ("stale", "not_synced"):
             status = max(status, EX_TEMPFAIL)
         if report.uncertain or report.failed:
             status = max(status, EX_DATAERR)
