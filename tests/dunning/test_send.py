@@ -40,11 +40,11 @@ def fec(today: dt.date) -> str:
         start=1,
     ):
         day = (today - dt.timedelta(days=30 + late)).strftime("%Y%m%d")
+        head = f"VE|Ventes|{n}|{day}"
+        tail = f"FA{n}|{day}|Facture FA{n}"
         lines += [
-            f"VE|Ventes|{n}|{day}|41100000|Clients|{customer}|{name}|FA{n}|{day}"
-            f"|Facture FA{n}|{amount}|0,00|||{day}||",
-            f"VE|Ventes|{n}|{day}|70600000|Prestations|||FA{n}|{day}"
-            f"|Facture FA{n}|0,00|{amount}|||{day}||",
+            f"{head}|41100000|Clients|{customer}|{name}|{tail}|{amount}|0,00|||{day}||",
+            f"{head}|70600000|Prestations|||{tail}|0,00|{amount}|||{day}||",
         ]
     return fec_lines(*lines)
 
@@ -302,7 +302,7 @@ def child(config: Path, *argv: str, failpoint: str = "") -> int:
         ("send.after_claim_commit", 0),  # claimed, nothing left yet
     ],
 )
-def test_a_crash_never_yields_two_messages_for_one_key(
+def test_a_crash_never_yields_two_messages_for_one_key(  # noqa: PLR0917 - fixtures
     tmp_path: Path,
     smtp_server: StartSmtp,
     provider: Provider,
