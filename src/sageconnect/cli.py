@@ -22,6 +22,7 @@ from sageconnect import __version__, cli_dunning, logs
 from sageconnect.bank.folder import detect_format
 from sageconnect.clock import Clock, SystemClock, today
 from sageconnect.config import Config, load
+from sageconnect.dunning.edges import build_channels, build_renderer
 from sageconnect.errors import ConfigError, Problem, SourceUnavailable, StoreError
 from sageconnect.jobs import build_mapper, sync_company
 from sageconnect.mapping.diagnosis import Check
@@ -138,6 +139,14 @@ def _check(args: argparse.Namespace, config: Config, _clock: Clock) -> int:
             ]
         except SourceUnavailable as exc:
             print(f"warning: companies.{code}.source.path: {exc}", file=sys.stderr)
+    if config.dunning is not None:
+        try:
+            build_channels(config, _clock)
+            build_renderer(config)
+        except ConfigError as exc:
+            problems += exc.problems
+        except ValueError as exc:
+            problems.append(Problem("dunning.channels", "(see below)", str(exc)))
     if problems:
         raise ConfigError(problems)
     print(f"{args.config}: OK, {len(config.companies)} company(ies)")

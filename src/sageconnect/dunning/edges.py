@@ -17,7 +17,7 @@ from sageconnect.dunning.channels import (
     WebhookSettings,
 )
 from sageconnect.dunning.message import Channel
-from sageconnect.dunning.render import Renderer
+from sageconnect.dunning.render import Renderer, check_templates
 from sageconnect.dunning.settings import (
     BrevoConfig,
     FolderConfig,
@@ -106,6 +106,9 @@ def _secret(value: SecretStr | None) -> str | None:
 
 
 def build_renderer(config: Config) -> Renderer:
-    """Templates from [dunning] templates_dir first, then the shipped ones."""
+    """Templates from [dunning] templates_dir first, then the shipped ones, each
+    rendered once against a sample: a broken template stops here, not mid-run."""
     folder = config.dunning.templates_dir if config.dunning else None
-    return Renderer([config.resolve_path(folder)] if folder else [])
+    renderer = Renderer([config.resolve_path(folder)] if folder else [])
+    check_templates(renderer)
+    return renderer
