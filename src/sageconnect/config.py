@@ -30,6 +30,7 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
 
 from sageconnect.credentials import SECRET_KEYS, Secret, has_inline_secret
+from sageconnect.credit.settings import CreditConfig
 from sageconnect.dunning.settings import DunningConfig, SenderConfig
 from sageconnect.errors import ConfigError, Problem
 from sageconnect.logs import scrub
@@ -195,6 +196,7 @@ class CompanyConfig(_Model):
     bank: BankConfig | None = None
     dunning: bool = True  # false: this company is never reminded by sageconnect
     contacts: str | None = None  # a CSV of e-mails and phones (a FEC has none)
+    policy: str | None = None  # the [credit.policies.<name>] covering its customers
     sender: SenderConfig | None = None  # default: [dunning.sender], the company's name
 
     @field_validator("timezone")
@@ -215,6 +217,7 @@ class Config(_Model):
     store: StoreConfig = StoreConfig()
     logging: LoggingConfig = LoggingConfig()
     mappings_dir: str | None = None
+    credit: CreditConfig | None = None
     dunning: DunningConfig | None = None
     companies: dict[Annotated[str, Field(pattern=CODE)], CompanyConfig] = Field(
         min_length=1

@@ -318,3 +318,63 @@ reminder_items = Table(
     Column("open", Cents, nullable=False),
     UniqueConstraint("invoice_id", "step", "channel"),  # each step once per invoice
 )
+
+# --- credit: insurer decisions (with history), alert states and their notices ---
+
+covers = Table(
+    "covers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("company_id", ForeignKey("companies.id"), nullable=False),
+    Column("customer_id", ForeignKey("customers.id"), nullable=False, index=True),
+    Column("insurer", Text, nullable=False),
+    Column("limit_amount", Cents, nullable=False),
+    Column("decision", String(16), nullable=False),
+    Column("reference", Text, nullable=False),
+    Column("valid_from", Date),
+    Column("valid_until", Date),
+    Column("origin", String(8), nullable=False),  # source | file
+    Column("source_key", String(64), nullable=False),  # the same decision, read once
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("company_id", "source_key"),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("company_id", ForeignKey("companies.id"), nullable=False),
+    Column("key", Text, nullable=False),  # kind:customer:subject
+    Column("occurrence", Integer, nullable=False),  # raised again after clearing
+    Column("kind", String(16), nullable=False),
+    Column("customer", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("rank", Integer, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("facts", Text, nullable=False),
+    Column("raised_at", DateTime(timezone=True), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("cleared_at", DateTime(timezone=True)),
+    UniqueConstraint("company_id", "key", "occurrence"),
+    Index(None, "company_id", "cleared_at"),
+)
+
+alert_notices = Table(
+    "alert_notices",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("alert_id", ForeignKey("alerts.id"), nullable=False, index=True),
+    Column("target", Text, nullable=False),
+    Column("event", String(16), nullable=False),  # raised | escalated | cleared
+    Column("level", String(16), nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("attempt_id", String(32)),
+    Column("claimed_at", DateTime(timezone=True)),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("provider_ref", Text),
+    Column("outcome_detail", Text),
+)

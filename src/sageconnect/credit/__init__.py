@@ -1,0 +1,1 @@
+"""Credit limits, credit-insurance covers, payer risk: alerts before the loss."""
