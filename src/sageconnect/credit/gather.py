@@ -57,8 +57,9 @@ def buyers(
     Without an insurer decision on file, the source's insured limit (Sage
     ``CT_Assurance``) stands as an approved cover of ``insurer``.
     """
+    zero = Decimal("0.00")
     exposure = {
-        b.code: max(b.ledger_balance, 0) for b in balances(conn, company, as_of)
+        b.code: max(b.ledger_balance, zero) for b in balances(conn, company, as_of)
     }
     history = cover_history(conn, company, as_of)
     found = []
