@@ -30,7 +30,9 @@ def cover_history(
         )
         .join(customers, customers.c.id == covers.c.customer_id)
         .where(covers.c.company_id == company)
-        .order_by(customers.c.code, covers.c.valid_from, covers.c.id)
+        .order_by(
+            customers.c.code, covers.c.valid_from.asc().nulls_first(), covers.c.id
+        )
     )
     history: dict[str, list[Cover]] = defaultdict(list)
     for code, insurer, limit, decision, reference, start, until in rows:
