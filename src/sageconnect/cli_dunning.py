@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import getpass
+import json
 import sys
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from sageconnect import logs
+from sageconnect import cli_credit, logs
 from sageconnect.clock import Clock, today
 from sageconnect.config import Config
 from sageconnect.dunning import ledger
@@ -76,10 +77,19 @@ def _pause_commands(command: Factory, kind: str) -> None:
     p.add_argument("--invoice", help="add: the invoice number")
     p.add_argument("--reason", default="", help="add: why (kept as history)")
     p.add_argument("--until", type=dt.date.fromisoformat, help="add: YYYY-MM-DD")
-    p.add_argument("--amount", type=Decimal, help="promise: the amount promised")
+    p.add_argument("--amount", type=_amount, help="promise: the amount promised")
     p.add_argument("--by", default=None, help="who (default: login name)")
     p.add_argument("--all", action="store_true", help="list: resolved ones too")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+
+
+def _amount(text: str) -> Decimal:
+    try:
+        return Decimal(text.replace(",", ".").replace(" ", "")).quantize(
+            Decimal("0.01")
+        )
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"not an amount: {text!r}") from None
 
 
 def _open(config: Config) -> Engine:
@@ -139,7 +149,11 @@ def _plan(args: argparse.Namespace, config: Config, clock: Clock) -> int:
                 for s in result.skipped
             ]
     if args.format == "json":
-        sys.stdout.write(render([{"planned": planned, "skipped": skipped}], "json"))
+        data = {
+            "planned": json.loads(render(planned, "json")),
+            "skipped": json.loads(render(skipped, "json")),
+        }
+        print(json.dumps(data, ensure_ascii=False, indent=2))
         return EX_OK
     sys.stdout.write(render(planned, args.format))
     if args.skipped:
@@ -189,6 +203,9 @@ def _run(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     if config.dunning is not None:
         for code in synced:
             status = max(status, _send_all(config, clock, engine, code))
+    if config.credit is not None:
+        for code in synced:
+            status = max(status, cli_credit.check_all(config, clock, engine, code))
     return status
 
 
@@ -231,7 +248,7 @@ def _pause(args: argparse.Namespace, config: Config, clock: Clock) -> int:
             return EX_OK
         if args.action == "resolve":
             if args.id is None or not pause_store.resolve(
-                conn, company_id, args.id, by=by, now=clock.now()
+                conn, company_id, args.id, by=by, now=clock.now(), kind=args.kind
             ):
                 print(
                     f"{args.kind} {args.id}: no such open {args.kind}", file=sys.stderr

@@ -231,6 +231,18 @@ class Config(_Model):
             raise ValueError("an existing folder of mapping files")
         return value
 
+    @model_validator(mode="after")
+    def _policies(self) -> Config:
+        known = set(self.credit.policies) if self.credit else set()
+        for code, company in self.companies.items():
+            if company.policy is not None and company.policy not in known:
+                have = ", ".join(sorted(known)) or "none defined"
+                raise ValueError(
+                    f"companies.{code}.policy = {company.policy!r}: a"
+                    f" [credit.policies.<name>] ({have})"
+                )
+        return self
+
     def resolve_path(self, value: str) -> Path:
         path = Path(value).expanduser()
         return path if path.is_absolute() else self.base_dir / path

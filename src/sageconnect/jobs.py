@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import time
+from dataclasses import replace
 from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import cast
@@ -164,7 +165,7 @@ def _read_bank(
     files = set()
     for item in read_statements(folder, bank.pattern):
         if isinstance(item, Reject):
-            rejected.append(item)
+            rejected.append(replace(item, where=f"bank/{item.where}"))
         else:
             lines.append(item)
             files.add(item.source)
@@ -173,7 +174,9 @@ def _read_bank(
             select(sync_runs.c.id).where(sync_runs.c.run_uid == run_uid)
         ).scalar_one()
         counts = store_lines(conn, company_id, run, lines)
-        new_rejects = record_rejects(conn, company_id, run, rejected, complete=False)
+        new_rejects = record_rejects(
+            conn, company_id, run, rejected, complete=True, scope="bank/"
+        )
     log = logs.get()
     for reject in rejected[:REJECTS_LOGGED]:
         log.warning(

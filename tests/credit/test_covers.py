@@ -438,7 +438,8 @@ def test_the_source_insured_limit_becomes_history_as_it_moves(
 def test_source_covers_and_files_live_side_by_side(
     engine: Engine, clock: FixedClock, tmp_path: Path
 ) -> None:
-    """A file decision does not stop the source's limit being compared with its own last."""
+    """Both are recorded; once the insurer's own decision is on file, it is the one
+    alerts read (the source's CT_Assurance is kept as history, not used)."""
     company = load(
         engine,
         clock,
@@ -456,5 +457,7 @@ def test_source_covers_and_files_live_side_by_side(
         assert source_covers(conn, company, "Coface", clock.now()) == 0
     assert [(c.limit, c.reference) for c in history(engine, company)["C1"]] == [
         (Decimal("9000.00"), ""),
-        (Decimal("10000.00"), "source"),
     ]
+    with engine.connect() as conn:
+        origins = conn.execute(select(covers.c.origin).order_by(covers.c.id))
+        assert origins.scalars().all() == ["source", "file"]

@@ -189,7 +189,7 @@ def test_a_malformed_statement_is_set_aside_and_the_rest_goes_on(
     engine = _engine(config)
     with engine.connect() as conn:
         (reject,) = open_rejects(conn, company_ids(conn)["acme"])
-    assert (reject.file, reject.line) == ("broken.cfonb", 1)
+    assert (reject.file, reject.line) == ("bank/broken.cfonb", 1)
     (item,) = items(engine, clock.now().date()).values()
     assert item.to_chase == Decimal("0.00")
 

@@ -17,7 +17,11 @@ from sageconnect.store.tables import covers, customers, invoices, pauses
 def cover_history(
     conn: Connection, company: int, as_of: dt.date
 ) -> dict[str, list[Cover]]:
-    """Each customer's insurer decisions recorded by ``as_of``, oldest first."""
+    """Each customer's insurer decisions in force by ``as_of``, oldest first.
+
+    The insurer's own decisions (files) are the reference: where a customer has
+    any, the source's insured limit (Sage ``CT_Assurance``) is not used for it.
+    """
     rows = conn.execute(
         select(
             customers.c.code,
@@ -27,6 +31,7 @@ def cover_history(
             covers.c.reference,
             covers.c.valid_from,
             covers.c.valid_until,
+            covers.c.origin,
         )
         .join(customers, customers.c.id == covers.c.customer_id)
         .where(covers.c.company_id == company)
@@ -35,9 +40,17 @@ def cover_history(
         )
     )
     history: dict[str, list[Cover]] = defaultdict(list)
-    for code, insurer, limit, decision, reference, start, until in rows:
+    from_file: set[str] = set()
+    found = []
+    for code, insurer, limit, decision, reference, start, until, origin in rows:
         if start is not None and start > as_of:
             continue  # a decision that takes effect later is not the current one
+        if origin == "file":
+            from_file.add(code)
+        found.append((code, origin, insurer, limit, decision, reference, start, until))
+    for code, origin, insurer, limit, decision, reference, start, until in found:
+        if code in from_file and origin != "file":
+            continue
         history[code].append(
             Cover(
                 insurer=insurer,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, replace
+from email.errors import HeaderParseError
 from email.headerregistry import Address
 from pathlib import Path
 
@@ -87,7 +88,7 @@ def _valid(email: str) -> bool:
         return False
     try:
         address = Address(addr_spec=email)
-    except (ValueError, IndexError):
+    except (ValueError, IndexError, HeaderParseError):
         return False
     return bool(address.username and "." in address.domain)
 

@@ -126,14 +126,17 @@ def resolve(
     *,
     by: str,
     now: dt.datetime,
+    kind: str | None = None,
     resolution: str = "resolved",
 ) -> bool:
+    """Resolve an open pause (of ``kind`` when given); False if there is none."""
     done = conn.execute(
         update(pauses)
         .where(
             pauses.c.company_id == company,
             pauses.c.id == pause_id,
             pauses.c.resolved_at.is_(None),
+            pauses.c.kind == kind if kind else pauses.c.id.is_not(None),
         )
         .values(resolved_at=now, resolved_by=by, resolution=resolution)
     ).rowcount
@@ -182,23 +185,38 @@ def break_promises(
         if p.until is not None and p.until < today
     ]
     for p in late:
-        resolve(conn, company, p.id, by="sageconnect", now=now, resolution="broken")
+        resolve(
+            conn,
+            company,
+            p.id,
+            by="sageconnect",
+            now=now,
+            kind="promise",
+            resolution="broken",
+        )
     return late
 
 
 def import_folder(
-    conn: Connection, company: str, company_id: int, folder: Path, now: dt.datetime
+    conn: Connection,
+    company: str,
+    company_id: int,
+    folder: Path,
+    now: dt.datetime,
+    *,
+    companies: tuple[str, ...] = (),
 ) -> tuple[int, list[Reject]]:
     """Read every CSV in ``folder`` meant for ``company``; move each read file to done/.
 
-    A file is for a company when its name starts with the company code and a
-    ``-`` or ``_`` (``acme-litiges.csv``), or when it has a ``company`` column.
-    Returns how many pauses were added, and the rows set aside.
+    A file is for the company whose code, followed by ``-`` or ``_``, starts its
+    name (``acme-litiges.csv``); the longest such code wins among ``companies``
+    (``acme-2-litiges.csv`` is acme-2's, not acme's). Returns how many pauses
+    were added, and the rows set aside (their file as ``pauses/<name>``).
     """
     added = 0
     rejects: list[Reject] = []
     for path in sorted(folder.glob("*.csv")):
-        if not _for_company(path, company):
+        if _owner(path, companies or (company,)) != company:
             continue
         count, bad = _import_file(conn, company_id, path, now)
         added += count
@@ -209,9 +227,14 @@ def import_folder(
     return added, rejects
 
 
-def _for_company(path: Path, company: str) -> bool:
+def _owner(path: Path, companies: tuple[str, ...]) -> str | None:
     name = path.name.lower()
-    return any(name.startswith(f"{company.lower()}{sep}") for sep in "-_")
+    owners = [
+        code
+        for code in companies
+        if any(name.startswith(f"{code.lower()}{sep}") for sep in "-_")
+    ]
+    return max(owners, key=len) if owners else None
 
 
 def _import_file(
@@ -232,7 +255,7 @@ def _import_file(
     if missing:
         return 0, [
             Reject(
-                where=path.name,
+                where=f"pauses/{path.name}",
                 line=1,
                 field=missing[0],
                 reason=f"no {missing[0]} column (expected: {', '.join(COLUMNS)})",
@@ -259,7 +282,7 @@ def _import_file(
         except PauseError as exc:
             rejects.append(
                 Reject(
-                    where=path.name,
+                    where=f"pauses/{path.name}",
                     line=number,
                     field=exc.field,
                     value=exc.value,

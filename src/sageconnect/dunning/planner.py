@@ -37,6 +37,7 @@ class Debtor:
     category: str = ""
     consumer: bool = False
     excluded: bool = False  # the source's never-dun flag
+    risk: str = ""  # payer grade A-D (credit/scoring.py), "" when not scored
     contact_name: str = ""
     email: str = ""
     phone: str = ""
@@ -155,6 +156,8 @@ def assign(debtor: Debtor, total_open: Decimal, settings: DunningConfig) -> str:
         if rule.category and debtor.category not in rule.category:
             continue
         if rule.language and debtor.language not in rule.language:
+            continue
+        if rule.risk and debtor.risk not in rule.risk:
             continue
         if rule.min_open is not None and total_open < rule.min_open:
             continue

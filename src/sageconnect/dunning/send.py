@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, select
 from sageconnect import failpoints, logs
 from sageconnect.clock import Clock, today
 from sageconnect.config import Config
+from sageconnect.credit.scoring import scores
 from sageconnect.dunning import ledger
 from sageconnect.dunning import pauses as pause_store
 from sageconnect.dunning.contacts import overlay, read_contacts
@@ -93,13 +94,28 @@ def company_settings(
     )
 
 
-def debtors(config: Config, code: str, found: list[Debtor]) -> list[Debtor]:
-    """The store's debtors, with the company's contacts file laid over them."""
+def debtors(
+    conn: Connection,
+    config: Config,
+    code: str,
+    found: list[Debtor],
+    *,
+    company_id: int,
+    day: dt.date,
+) -> list[Debtor]:
+    """The store's debtors, with the contacts file laid over them and, when a
+    scenario rule asks for it, their payer grade (credit/scoring.py)."""
     path = config.companies[code].contacts
-    if not path:
-        return found
-    contacts, _ = read_contacts(config.resolve_path(path))
-    return overlay(found, contacts)
+    if path:
+        contacts, _ = read_contacts(config.resolve_path(path))
+        found = overlay(found, contacts)
+    if config.dunning is not None and any(r.risk for r in config.dunning.rules):
+        grades = scores(conn, company_id, day)
+        found = [
+            replace(d, risk=grades[d.code].grade or "") if d.code in grades else d
+            for d in found
+        ]
+    return found
 
 
 def plan_company(
@@ -109,7 +125,9 @@ def plan_company(
     snap = snapshot(conn, company_id, day, pending_days=pending)
     return plan(
         company=company,
-        debtors=debtors(config, code, snap.debtors),
+        debtors=debtors(
+            conn, config, code, snap.debtors, company_id=company_id, day=day
+        ),
         items=snap.items,
         pauses=snap.pauses,
         done=snap.done,
@@ -243,7 +261,7 @@ def _housekeeping(
         path = config.resolve_path(folder)
         if path.is_dir():
             added, rejects = pause_store.import_folder(
-                conn, code, company_id, path, now
+                conn, code, company_id, path, now, companies=tuple(config.companies)
             )
             run = conn.execute(
                 select(sync_runs.c.id)
@@ -334,7 +352,9 @@ def _recheck(
     snap = snapshot(conn, company_id, day, pending_days=pending, customer=customer)
     fresh = plan(
         company=company,
-        debtors=debtors(config, code, snap.debtors),
+        debtors=debtors(
+            conn, config, code, snap.debtors, company_id=company_id, day=day
+        ),
         items=snap.items,
         pauses=snap.pauses,
         done=snap.done,

@@ -73,6 +73,7 @@ class Rule(_Model):
     scenario: str
     category: tuple[str, ...] = ()
     language: tuple[str, ...] = ()
+    risk: tuple[Literal["A", "B", "C", "D"], ...] = ()  # payer grades (scoring)
     min_open: Money | None = None  # the customer's total open amount
     max_open: Money | None = None
     customers: tuple[str, ...] = ()

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, not_, select, update
 
 from sageconnect.model.records import Reject
 from sageconnect.store.tables import rejects
 
 RejectKey = tuple[str, int, str, str]
+# Rejects of side sources carry their folder first ("bank/releve.xml"): a full
+# read of the ledger does not resolve them, nor a full read of one of them another.
+SIDE_SOURCES = ("bank/", "pauses/", "covers/")
 
 
 def record_rejects(
-    conn: Connection, company: int, run: int, found: list[Reject], *, complete: bool
+    conn: Connection,
+    company: int,
+    run: int,
+    found: list[Reject],
+    *,
+    complete: bool,
+    scope: str | None = None,
 ) -> int:
-    """Store this run's rejects, resolve those gone; return how many are new."""
+    """Store this run's rejects, resolve those gone; return how many are new.
+
+    ``complete``: the read saw everything of its source, so a reject not seen
+    again is resolved: the ledger's (``scope`` None), or one side source's
+    (``scope`` = its prefix, e.g. "bank/").
+    """
     existing: dict[RejectKey, int] = {
         (r.source, r.line, r.field, r.reason): r.id
         for r in conn.execute(
@@ -60,12 +74,21 @@ def record_rejects(
             .values(last_run_id=run, resolved_run_id=None)
         )
     if complete:  # only a full read can tell that a row is no longer bad
+        mine = (
+            [rejects.c.source.startswith(scope, autoescape=True)]
+            if scope
+            else [
+                not_(rejects.c.source.startswith(side, autoescape=True))
+                for side in SIDE_SOURCES
+            ]
+        )
         conn.execute(
             update(rejects)
             .where(
                 rejects.c.company_id == company,
                 rejects.c.last_run_id != run,
                 rejects.c.resolved_run_id.is_(None),
+                *mine,
             )
             .values(resolved_run_id=run)
         )
