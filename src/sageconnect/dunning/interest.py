@@ -68,10 +68,9 @@ class Rates:
     def penalty_rate(self, due: dt.date, contractual: Decimal | None = None) -> Decimal:
         """The annual rate (percent) that applies to an invoice due on ``due``."""
         ecb, legal, _ = self.reference(due)
-        floor = 3 * legal
-        if contractual is not None:
-            return max(contractual, floor)
-        return max(ecb + self.points, floor)
+        if contractual is not None:  # never under 3 x the legal rate (L441-10 II)
+            return max(contractual, 3 * legal)
+        return ecb + self.points
 
     def is_current(self, day: dt.date) -> bool:
         return self.reference(day)[2]

@@ -19,8 +19,12 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.dml import Insert
 
+from sageconnect import logs
 from sageconnect.dunning.message import Delivery, Notice
 from sageconnect.dunning.planner import Planned
 from sageconnect.store.tables import customers, reminder_items, reminders
@@ -59,60 +63,84 @@ def payload(notice: Notice) -> str:
 def record_plan(
     conn: Connection, company: int, planned: Iterable[Planned], day: dt.date
 ) -> tuple[int, int]:
-    """Insert today's plan (a known key is left as it is); cancel what it superseded.
+    """Record today's plan; cancel what it superseded.
 
-    Returns (new rows, rows cancelled because the plan no longer has them).
+    A new key is inserted; a known key still planned, or cancelled earlier (a
+    dispute since resolved, a grouping that came back), is planned again with
+    today's words; a key claimed, sent, failed or uncertain is left alone.
+    Returns (rows planned anew, rows cancelled because the plan dropped them).
     """
-    keys = []
     new = 0
-    existing = {
-        k: (state, h)
-        for k, state, h in conn.execute(
-            select(reminders.c.key, reminders.c.state, reminders.c.payload_hash).where(
-                reminders.c.company_id == company
-            )
+    fresh: list[dict[str, object]] = []
+    rows = conn.execute(
+        select(reminders.c.key, reminders.c.state).where(
+            reminders.c.company_id == company
         )
-    }
+    )
+    existing: dict[str, str] = {key: state for key, state in rows}  # noqa: C416
     for p in planned:
         body = payload(p.notice)
         digest = hashlib.sha256(body.encode()).hexdigest()
-        keys.append(p.notice.key)
-        if p.notice.key in existing:
-            state, old = existing[p.notice.key]
-            if state == "planned" and old != digest:  # amounts moved: say today's
-                conn.execute(
-                    update(reminders)
-                    .where(reminders.c.key == p.notice.key)
-                    .values(payload=body, payload_hash=digest, planned_on=day)
+        state = existing.get(p.notice.key)
+        if state in ("planned", "cancelled"):
+            new += state == "cancelled"
+            conn.execute(
+                update(reminders)
+                .where(
+                    reminders.c.key == p.notice.key,
+                    reminders.c.state.in_(("planned", "cancelled")),
                 )
-            continue
-        conn.execute(
-            insert(reminders).values(
-                key=p.notice.key,
-                company_id=company,
-                customer_id=p.customer_id,
-                scenario=p.notice.scenario,
-                step=p.notice.step,
-                channel=p.notice.channel,
-                planned_on=day,
-                state="planned",
-                total=p.notice.total_claimed,
-                payload=body,
-                payload_hash=digest,
-                attempts=0,
+                .values(
+                    state="planned",
+                    payload=body,
+                    payload_hash=digest,
+                    total=p.notice.total_claimed,
+                    planned_on=day,
+                    outcome_detail=None,
+                    attempt_id=None,
+                )
             )
+            continue
+        if state is not None:
+            continue
+        fresh.append(
+            {
+                "key": p.notice.key,
+                "company_id": company,
+                "customer_id": p.customer_id,
+                "scenario": p.notice.scenario,
+                "step": p.notice.step,
+                "channel": p.notice.channel,
+                "planned_on": day,
+                "state": "planned",
+                "total": p.notice.total_claimed,
+                "payload": body,
+                "payload_hash": digest,
+                "attempts": 0,
+            }
         )
-        new += 1
+    for start in range(0, len(fresh), 1000):
+        batch = fresh[start : start + 1000]
+        # another run may have planned the same keys a moment ago: same rows
+        conn.execute(_insert_new(conn), batch)
+    new += len(fresh)  # less any a concurrent run inserted first
     stale = conn.execute(
         update(reminders)
         .where(
             reminders.c.company_id == company,
             reminders.c.state == "planned",
-            reminders.c.key.not_in(keys) if keys else reminders.c.key.is_not(None),
+            reminders.c.planned_on < day,
         )
         .values(state="cancelled", outcome_detail="superseded: no longer planned")
     ).rowcount
     return new, stale
+
+
+def _insert_new(conn: Connection) -> Insert:
+    """INSERT ... ON CONFLICT (key) DO NOTHING, in the store's dialect."""
+    if conn.dialect.name == "postgresql":
+        return pg_insert(reminders).on_conflict_do_nothing(index_elements=["key"])
+    return sqlite_insert(reminders).on_conflict_do_nothing(index_elements=["key"])
 
 
 def waiting(conn: Connection, company: int) -> list[tuple[int, str, str, str]]:
@@ -136,10 +164,15 @@ def claim(
     """Claim a planned row for sending; None if another process has it or an item
     already had its step (the unique item constraint)."""
     attempt = uuid.uuid4().hex
+    now = now.astimezone(dt.UTC)  # stored as UTC: SQLite compares them as text
+    body = payload(planned.notice)
     taken = conn.execute(
         update(reminders)
         .where(reminders.c.id == reminder, reminders.c.state == "planned")
         .values(
+            payload=body,  # what leaves is what the ledger keeps
+            payload_hash=hashlib.sha256(body.encode()).hexdigest(),
+            total=planned.notice.total_claimed,
             state="claimed",
             attempt_id=attempt,
             attempts=reminders.c.attempts + 1,
@@ -175,6 +208,12 @@ def claim(
                 outcome_detail="an invoice already had this step by another message",
             )
         )
+        logs.get().warning(
+            "reminder_skipped",
+            key=planned.notice.key,
+            customer=planned.notice.customer,
+            reason="an invoice already had this step by another message",
+        )
         return None
     return attempt
 
@@ -182,20 +221,25 @@ def claim(
 def finish(
     conn: Connection, reminder: int, attempt: str, delivery: Delivery, now: dt.datetime
 ) -> str:
-    """Record how the attempt went; return the row's new state."""
+    """Record how this attempt went; return the row's new state.
+
+    Only the attempt that holds the claim records (a lapsed one that finishes
+    late changes nothing). A message that did not reach the customer (retry,
+    failed) frees its invoices' steps, so another message may carry them.
+    """
     state = {
         "sent": "sent",
         "failed": "failed",
         "uncertain": "uncertain",
         "retry": "planned",
     }[delivery.status]
-    if state == "planned":  # nothing left: the items may go again next cycle
-        conn.execute(
-            delete(reminder_items).where(reminder_items.c.reminder_id == reminder)
-        )
-    conn.execute(
+    done = conn.execute(
         update(reminders)
-        .where(reminders.c.id == reminder, reminders.c.attempt_id == attempt)
+        .where(
+            reminders.c.id == reminder,
+            reminders.c.attempt_id == attempt,
+            reminders.c.state == "claimed",
+        )
         .values(
             state=state,
             finished_at=now if state != "planned" else None,
@@ -203,7 +247,13 @@ def finish(
             provider_ref=delivery.provider_ref or None,
             outcome_detail=delivery.detail[:500] or None,
         )
-    )
+    ).rowcount
+    if done != 1:
+        return "lapsed"
+    if state in ("planned", "failed"):
+        conn.execute(
+            delete(reminder_items).where(reminder_items.c.reminder_id == reminder)
+        )
     return state
 
 
@@ -217,6 +267,7 @@ def cancel(conn: Connection, reminder: int, reason: str) -> None:
 
 def expire_leases(conn: Connection, company: int, now: dt.datetime) -> list[Row]:
     """Claimed rows whose lease ran out: the process died mid-send. Now uncertain."""
+    now = now.astimezone(dt.UTC)
     lapsed = (
         reminders.c.company_id == company,
         reminders.c.state == "claimed",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -19,7 +20,9 @@ from pathlib import Path
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from sageconnect.ledger.matching import METHODS
 from sageconnect.model.records import Reject
+from sageconnect.store.matching import rematch
 from sageconnect.store.tables import customers, invoices, pauses
 
 KINDS = ("dispute", "promise", "hold")
@@ -63,14 +66,56 @@ def add(
     now: dt.datetime,
     origin: str = "cli",
     external_key: str | None = None,
+    methods: Sequence[str] = METHODS,
 ) -> int | None:
-    """Record a pause; its id, or None when this external key was read before."""
+    """Record a pause; its id, or None when this external key was read before.
+
+    An invoice number the ledger holds as several rows (instalments) pauses
+    them all. A dispute matches the customer's unlettered payments again: a
+    payment without a reference goes to what the customer does not contest.
+    """
     if kind not in KINDS:
         raise PauseError("action", kind, f"one of {', '.join(KINDS)}")
     if not reason.strip():
         raise PauseError("reason", reason, "a reason (who asked, why)")
     if kind == "promise" and until is None:
         raise PauseError("until", "", "the date the customer promised to pay by")
+    found, targets = _targets(conn, company, customer, invoice, kind)
+    ids = []
+    try:
+        with conn.begin_nested():
+            for n, invoice_id in enumerate(targets):
+                key = external_key if n == 0 or external_key is None else None
+                ids.append(
+                    conn.execute(
+                        insert(pauses).values(
+                            company_id=company,
+                            customer_id=found,
+                            invoice_id=invoice_id,
+                            kind=kind,
+                            reason=reason.strip(),
+                            amount=amount if n == 0 else None,
+                            until=until,
+                            created_by=by,
+                            created_at=now,
+                            origin=origin,
+                            external_key=key,
+                        )
+                    ).inserted_primary_key[0]  # type: ignore[index]
+                )
+    except IntegrityError:
+        if external_key is None:
+            raise
+        return None  # this file line was read before
+    if kind == "dispute":
+        rematch(conn, company, [found], methods)
+    return int(ids[0])
+
+
+def _targets(
+    conn: Connection, company: int, customer: str, invoice: str | None, kind: str
+) -> tuple[int, list[int | None]]:
+    """The customer's id and the invoice rows a pause covers (None: all of them)."""
     found = conn.execute(
         select(customers.c.id).where(
             customers.c.company_id == company,
@@ -80,43 +125,26 @@ def add(
     ).scalar()
     if found is None:
         raise PauseError("customer", customer, "a customer of this company")
-    invoice_id = None
-    if invoice:
-        invoice_id = conn.execute(
-            select(invoices.c.id).where(
+    if not invoice:
+        if kind == "dispute":
+            raise PauseError("invoice", "", "the disputed invoice's number")
+        return found, [None]
+    rows: list[int | None] = list(
+        conn.execute(
+            select(invoices.c.id)
+            .where(
                 invoices.c.company_id == company,
                 invoices.c.customer_id == found,
                 invoices.c.number == invoice,
+                invoices.c.amount > Decimal(0),
                 invoices.c.closed_run_id.is_(None),
             )
-        ).scalar()
-        if invoice_id is None:
-            raise PauseError("invoice", invoice, f"an invoice number of {customer}")
-    elif kind == "dispute":
-        raise PauseError("invoice", "", "the disputed invoice's number")
-    try:
-        with conn.begin_nested():
-            return int(
-                conn.execute(
-                    insert(pauses).values(
-                        company_id=company,
-                        customer_id=found,
-                        invoice_id=invoice_id,
-                        kind=kind,
-                        reason=reason.strip(),
-                        amount=amount,
-                        until=until,
-                        created_by=by,
-                        created_at=now,
-                        origin=origin,
-                        external_key=external_key,
-                    )
-                ).inserted_primary_key[0]  # type: ignore[index]
-            )
-    except IntegrityError:
-        if external_key is None:
-            raise
-        return None  # this file line was read before
+            .order_by(invoices.c.id)
+        ).scalars()
+    )
+    if not rows:
+        raise PauseError("invoice", invoice, f"an invoice number of {customer}")
+    return found, rows
 
 
 def resolve(
@@ -128,8 +156,18 @@ def resolve(
     now: dt.datetime,
     kind: str | None = None,
     resolution: str = "resolved",
+    methods: Sequence[str] = METHODS,
 ) -> bool:
-    """Resolve an open pause (of ``kind`` when given); False if there is none."""
+    """Resolve an open pause (of ``kind`` when given); False if there is none.
+
+    Its sibling rows (the other instalments of the same invoice number, entered
+    together) are resolved with it.
+    """
+    row = conn.execute(
+        select(pauses.c.customer_id, pauses.c.kind, pauses.c.created_at).where(
+            pauses.c.company_id == company, pauses.c.id == pause_id
+        )
+    ).first()
     done = conn.execute(
         update(pauses)
         .where(
@@ -140,7 +178,22 @@ def resolve(
         )
         .values(resolved_at=now, resolved_by=by, resolution=resolution)
     ).rowcount
-    return done == 1
+    if done != 1 or row is None:
+        return False
+    conn.execute(  # the other rows of the same entry (instalments)
+        update(pauses)
+        .where(
+            pauses.c.company_id == company,
+            pauses.c.customer_id == row.customer_id,
+            pauses.c.kind == row.kind,
+            pauses.c.created_at == row.created_at,
+            pauses.c.resolved_at.is_(None),
+        )
+        .values(resolved_at=now, resolved_by=by, resolution=resolution)
+    )
+    if row.kind == "dispute":
+        rematch(conn, company, [row.customer_id], methods)
+    return True
 
 
 def listing(

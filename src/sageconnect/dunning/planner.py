@@ -175,7 +175,7 @@ class _Context:
     as_of: dt.date
     history: Mapping[int, list[Done]]
 
-    def customer(
+    def customer(  # noqa: C901 - the planner's one decision, read top to bottom
         self, debtor: Debtor, owed: list[Item], pauses: list[Pause], out: Plan
     ) -> None:
         whole = [p for p in pauses if p.invoice_id is None]
@@ -205,13 +205,19 @@ class _Context:
             return
         top = max(index for _, index in triggers)
         step = scenario.steps[top]
-        listed = {i.invoice_id for i, _ in triggers}
         pre_due = step.days is not None and step.days < 0  # a courtesy note
+        if not pre_due:  # never ask, let alone demand, what is not due yet
+            triggers = [(i, n) for i, n in triggers if i.due < self.as_of]
+        listed = {i.invoice_id for i, _ in triggers}
         lines = [
             i
             for i in eligible
             if i.invoice_id in listed or (not pre_due and i.due < self.as_of)
         ]
+        waiting = self._too_soon(debtor, owed, step)
+        if waiting:
+            out.skipped += [Skipped(debtor.code, i.number, waiting) for i in lines]
+            return
         total = sum((i.to_chase for i in lines), ZERO)
         if total < self.settings.tolerance:
             reason = f"under the tolerance: {total} < {self.settings.tolerance}"
@@ -229,15 +235,39 @@ class _Context:
                 out=out,
             )
 
+    def _too_soon(self, debtor: Debtor, owed: list[Item], step: Step) -> str:
+        """Why the customer is not written to today on ``step``'s channels, if so:
+        at most one message per ``min_days_between_messages`` and channel."""
+        gap = self.settings.min_days_between_messages
+        if gap <= 0:
+            return ""
+        last = max(
+            (
+                d.on
+                for i in owed
+                for d in self.history.get(i.invoice_id, [])
+                if d.channel in step.channels
+            ),
+            default=None,
+        )
+        if last is None or (self.as_of - last).days >= gap or last == self.as_of:
+            return ""
+        again = last + dt.timedelta(days=gap)
+        return f"reminded on {last.isoformat()}; next message from {again.isoformat()}"
+
     def _blocked(self, item: Item, pauses: list[Pause]) -> str:
         if item.to_chase <= 0:
             return "paid at the bank, waiting for the accountant's entry"
+        if item.to_chase < self.settings.tolerance:
+            return f"under the tolerance: {item.to_chase} < {self.settings.tolerance}"
         for pause in pauses:
             if pause.invoice_id == item.invoice_id:
                 return _why(pause)
         return ""
 
-    def _reached(self, item: Item, scenario: Scenario) -> tuple[int | None, str]:
+    def _reached(  # noqa: C901 - each rule of a step, in order
+        self, item: Item, scenario: Scenario
+    ) -> tuple[int | None, str]:
         """The highest step ``item`` has reached and not fully had yet, or why none.
 
         A step counts as had once every one of its channels went out; its date
@@ -260,6 +290,8 @@ class _Context:
             earlier = [s.id for s in scenario.steps[:index] if s.id in sent_on]
             if step.requires_previous and not earlier:
                 continue
+            if step.days is not None and step.days < 0 and self.as_of >= item.due:
+                continue  # a courtesy note comes before the due date or not at all
             at = self._trigger(item, scenario, index, sent_on)
             if at is not None and earlier and step.id not in sent_on:
                 at = max(at, max(sent_on[e] for e in earlier) + gap)
@@ -304,11 +336,13 @@ class _Context:
         scenario: Scenario,
         out: Plan,
     ) -> None:
+        # every invoice the message carries is told at the message's step: it
+        # never gets a milder step afterwards
         new = [
-            (item, scenario.steps[index].id)
-            for item, index in triggers
+            (item, step.id)
+            for item, _ in triggers
             if not any(
-                d.step == scenario.steps[index].id and d.channel == channel
+                d.step == step.id and d.channel == channel
                 for d in self.history.get(item.invoice_id, [])
             )
         ]

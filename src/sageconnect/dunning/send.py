@@ -332,6 +332,14 @@ def _send_one(
     elif state == "uncertain":
         report.uncertain += 1
         log.error("reminder_uncertain", **fields)
+    elif state == "lapsed":  # the lease ran out meanwhile: already reported uncertain
+        report.uncertain += 1
+        log.error(
+            "reminder_uncertain",
+            reason="finished after its lease: outcome not recorded",
+            outcome=delivery.status,
+            **fields,
+        )
     else:
         report.failed += 1
         log.error("reminder_failed", **fields)

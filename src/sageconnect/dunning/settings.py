@@ -162,6 +162,7 @@ class DunningConfig(_Model):
     freshness_hours: int = Field(default=26, ge=1, le=24 * 14)
     lease_minutes: int = Field(default=15, ge=1, le=24 * 60)
     min_days_between_steps: int = Field(default=7, ge=0, le=90)  # per invoice
+    min_days_between_messages: int = Field(default=3, ge=0, le=90)  # per customer
     templates_dir: str | None = None
     pauses_folder: str | None = None
     sender: SenderConfig = SenderConfig()

@@ -8,6 +8,9 @@ strongest evidence is used first:
 3. ``oldest``: what is left goes to the open debits by due date, oldest first
    (the French default imputation, Code civil art. 1342-10).
 
+A disputed invoice is matched only by a credit that names it: a payment
+without a reference goes to what the customer does not contest.
+
 Credits are taken by date then key, debits by due date, issue date, number and
 key, whatever order they come in: the same ledger always gives the same
 allocations. An allocation never exceeds what is left on either side.
@@ -38,6 +41,7 @@ class OpenDebit:
     issued: dt.date
     due: dt.date
     key: str = ""  # the source's key: breaks ties whatever order rows were read in
+    disputed: bool = False  # matched by its number only: a payment naming it
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +138,14 @@ class _Book:
         remaining = self.left_c[credit.side, credit.id]
         if remaining <= 0:
             return
-        same = next((d for d in self.debits if self.left_d[d.id] == remaining), None)
+        same = next(
+            (
+                d
+                for d in self.debits
+                if not d.disputed and self.left_d[d.id] == remaining
+            ),
+            None,
+        )
         if same is not None:
             self.give(credit, same, "amount")
 
@@ -142,4 +153,5 @@ class _Book:
         for debit in self.debits:
             if self.left_c[credit.side, credit.id] <= 0:
                 return
-            self.give(credit, debit, "oldest")
+            if not debit.disputed:
+                self.give(credit, debit, "oldest")

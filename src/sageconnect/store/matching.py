@@ -22,7 +22,9 @@ PREFIX = "match:"
 
 _DEBITS = """
 SELECT i.customer_id AS customer, i.id AS id, i.number AS number, i.key AS key,
-       i.amount - COALESCE(SUM(a.amount), 0) AS open, i.issued AS day, i.due AS due
+       i.amount - COALESCE(SUM(a.amount), 0) AS open, i.issued AS day, i.due AS due,
+       EXISTS (SELECT 1 FROM pauses p WHERE p.invoice_id = i.id
+               AND p.kind = 'dispute' AND p.resolved_at IS NULL) AS disputed
 FROM invoices i
 LEFT JOIN allocations a ON a.invoice_id = i.id AND a.origin NOT LIKE 'match:%'
 WHERE i.customer_id IN :customers AND i.amount > 0 AND i.closed_run_id IS NULL
@@ -97,7 +99,9 @@ def _open_items(
 
     debits: dict[int, list[OpenDebit]] = {}
     for r in run(_DEBITS):
-        debit = OpenDebit(r.id, r.number, r.open, r.day, r.due, r.key)
+        debit = OpenDebit(
+            r.id, r.number, r.open, r.day, r.due, r.key, disputed=bool(r.disputed)
+        )
         debits.setdefault(r.customer, []).append(debit)
     payers: dict[int, list[OpenCredit]] = {}
     for side, sql in (("credit_note", _NOTES), ("payment", _PAYMENTS)):
