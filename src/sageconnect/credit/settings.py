@@ -5,11 +5,15 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from sageconnect.credentials import Secret
 
-Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
+Money = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=14, decimal_places=2),
+    AfterValidator(lambda v: v.quantize(Decimal("0.01"))),  # 10000.0 -> 10000.00
+]
 NAME = r"^[a-z][a-z0-9_-]{0,31}$"
 
 
