@@ -55,6 +55,9 @@ def main(argv: Sequence[str] | None = None, clock: Clock | None = None) -> int:
     except StoreError as exc:
         logs.get().error("store_unavailable", reason=str(exc))
         return EX_SOFTWARE
+    finally:  # close the store's connections: a command leaves none behind
+        while _ENGINES:
+            _ENGINES.pop().dispose()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -119,11 +122,16 @@ def _companies(config: Config, only: str | None) -> list[str]:
     return [only]
 
 
+_ENGINES: list[Engine] = []
+
+
 def _open(config: Config) -> Engine:
     secret = config.store.password
-    return open_store(
+    engine = open_store(
         config.store_url(), password=secret.get_secret_value() if secret else None
     )
+    _ENGINES.append(engine)
+    return engine
 
 
 def _check(args: argparse.Namespace, config: Config, _clock: Clock) -> int:
