@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sageconnect.dunning.contacts import overlay, read_contacts
 from sageconnect.dunning.interest import Rates, interest
 from sageconnect.dunning.message import Sender
 from sageconnect.dunning.planner import (
@@ -336,3 +339,43 @@ def test_each_channel_of_a_step_goes_out_once_even_if_another_went_first() -> No
     assert [(r.notice.step, r.notice.channel) for r in result.reminders] == [
         ("second", "sms")
     ]
+
+
+def test_the_lease_must_outlast_the_slowest_channel() -> None:
+    """A 5-minute lease with a 600 s SMTP timeout is refused at start-up."""
+    data = CONFIG.model_dump(by_alias=True)
+    data["lease_minutes"] = 5
+    data["channels"]["email"] = {
+        "kind": "smtp",
+        "host": "smtp.example.lan",
+        "from_address": "relances@acme.example",
+        "timeout": 600,
+    }
+    with pytest.raises(ValueError, match="lease_minutes = 5"):
+        DunningConfig.model_validate(data)
+
+
+def test_the_contacts_file_can_mark_a_consumer(tmp_path: Path) -> None:
+    """consumer=oui in the contacts file: no penalties, no indemnity claimed."""
+    path = tmp_path / "contacts.csv"
+    path.write_text(
+        "customer;email;consumer\nC1;c1@example.com;oui\nC2;c2@example.com;\n",
+        encoding="utf-8",
+    )
+    contacts, rejects = read_contacts(path)
+    assert rejects == []
+    one, two = overlay([debtor("C1"), debtor("C2", consumer=True)], contacts)
+    assert (one.consumer, two.consumer) == (True, True)  # blank keeps the source's
+    due = dt.date(2026, 9, 1)
+    (letter,) = run([item(1, due, "1000.00")], debtors=[one]).reminders
+    (line,) = letter.notice.lines
+    assert (line.interest, line.indemnity) == (Decimal("0.00"), Decimal("0.00"))
+
+
+def test_the_rate_table_says_when_a_half_year_is_missing() -> None:
+    """Shipped to H1 2026: H2 2026 borrows H1's rates and says so; a site adds it."""
+    assert RATES.is_current(dt.date(2026, 3, 1))
+    assert not RATES.is_current(dt.date(2026, 11, 24))
+    added = Rates.build([(dt.date(2026, 7, 1), Decimal("2.00"), Decimal("2.50"))])
+    assert added.is_current(dt.date(2026, 11, 24))
+    assert added.penalty_rate(dt.date(2026, 10, 1)) == Decimal("12.00")

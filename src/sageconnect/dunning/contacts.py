@@ -1,9 +1,10 @@
 """A contacts file for sources that carry none (a FEC has no e-mail or phone).
 
 ``[companies.X] contacts = "contacts.csv"``: one row per customer, columns
-``customer;email;phone;contact;language;address`` (``;`` or ``,``; address
-lines separated by ``|``). What it gives wins over the source: it is the
-integrator's explicit choice of whom to remind.
+``customer;email;phone;contact;language;address;consumer`` (``;`` or ``,``;
+address lines separated by ``|``; ``consumer`` oui/non: a consumer debtor owes
+no B2B penalties nor the EUR 40 indemnity). What it gives wins over the source:
+it is the integrator's explicit choice of whom to remind.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Contact:
     name: str
     language: str
     address: tuple[str, ...]
+    consumer: bool | None = None  # None: as the source says
 
 
 def read_contacts(path: Path) -> tuple[dict[str, Contact], list[Reject]]:
@@ -74,6 +76,7 @@ def read_contacts(path: Path) -> tuple[dict[str, Contact], list[Reject]]:
             phone=(row.get("phone") or "").strip(),
             name=(row.get("contact") or "").strip(),
             language=(row.get("language") or "").strip().lower(),
+            consumer=_flag(row.get("consumer")),
             address=tuple(
                 part.strip()
                 for part in (row.get("address") or "").split("|")
@@ -81,6 +84,15 @@ def read_contacts(path: Path) -> tuple[dict[str, Contact], list[Reject]]:
             ),
         )
     return found, rejects
+
+
+def _flag(value: str | None) -> bool | None:
+    text = (value or "").strip().lower()
+    if text in {"1", "yes", "oui", "true", "vrai", "x"}:
+        return True
+    if text in {"0", "no", "non", "false", "faux"}:
+        return False
+    return None
 
 
 def _valid(email: str) -> bool:
@@ -109,6 +121,7 @@ def overlay(debtors: list[Debtor], contacts: dict[str, Contact]) -> list[Debtor]
                 contact_name=c.name or debtor.contact_name,
                 language=c.language or debtor.language,
                 address=c.address or debtor.address,
+                consumer=debtor.consumer if c.consumer is None else c.consumer,
             )
         )
     return result

@@ -157,6 +157,14 @@ def send_company(
     day = today(clock, ZoneInfo(company.timezone))
     started = time.perf_counter()
     with structlog.contextvars.bound_contextvars(company=code):
+        if not rates.is_current(day):
+            newest = rates.table[-1][0]
+            log.warning(
+                "rate_table_stale",
+                reason="no ECB and legal rates for this half-year: the newest stand in",
+                newest=newest.isoformat(),
+                add="[dunning.interest] rates = [{ from, ecb, legal }]",
+            )
         with engine.begin() as conn:
             company_id = company_ids(conn).get(code)
             if company_id is None:
@@ -212,7 +220,7 @@ def send_company(
             lapsed=report.lapsed,
             duration_s=round(time.perf_counter() - started, 3),
         )
-    del info, rates, pending  # read again per message, from the same config
+    del info, pending  # read again per message, from the same config
     return report
 
 

@@ -197,4 +197,14 @@ class DunningConfig(_Model):
             raise ValueError(
                 f"a [dunning.channels.{missing[0]}] section for the steps that use it"
             )
+        slowest = max(
+            (getattr(c, "timeout", 0.0) for c in self.channels.values()), default=0.0
+        )
+        if self.lease_minutes * 60 < 2 * slowest:
+            # a send still running when its lease ends is reported uncertain, and
+            # someone may then resolve it --not-sent while it is in flight
+            raise ValueError(
+                f"lease_minutes = {self.lease_minutes}: at least twice the slowest"
+                f" channel timeout ({slowest:g} s)"
+            )
         return self
