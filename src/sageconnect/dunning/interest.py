@@ -11,6 +11,7 @@ the due date's. Consumer debtors owe neither (the engine leaves them out).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -57,13 +58,7 @@ class Rates:
         The third value is False when the table has nothing for that semester
         and the newest known rates stand in (a site should add the new ones).
         """
-        start = self.semester(day)
-        known = [row for row in self.table if row[0] <= start]
-        if not known:
-            first = self.table[0]
-            return first[1], first[2], False
-        row = known[-1]
-        return row[1], row[2], row[0] == start or len(known) < len(self.table)
+        return _reference(self.table, self.semester(day))
 
     def penalty_rate(self, due: dt.date, contractual: Decimal | None = None) -> Decimal:
         """The annual rate (percent) that applies to an invoice due on ``due``."""
@@ -74,6 +69,18 @@ class Rates:
 
     def is_current(self, day: dt.date) -> bool:
         return self.reference(day)[2]
+
+
+@functools.lru_cache(maxsize=512)
+def _reference(
+    table: tuple[tuple[dt.date, Decimal, Decimal], ...], start: dt.date
+) -> tuple[Decimal, Decimal, bool]:
+    known = [row for row in table if row[0] <= start]
+    if not known:
+        first = table[0]
+        return first[1], first[2], False
+    row = known[-1]
+    return row[1], row[2], row[0] == start or len(known) < len(table)
 
 
 def interest(

@@ -402,14 +402,12 @@ class _Context:
         rate_used: Decimal | None = None
         for item in items:
             late = max((self.as_of - item.due).days, 0)
-            rate = self.rates.penalty_rate(item.due, contractual)
-            owed = (
-                interest(item.to_chase, item.due, self.as_of, rate)
-                if claims and step.claim_interest
-                else ZERO
-            )
-            if owed:
-                rate_used = rate if rate_used is None else max(rate_used, rate)
+            owed = ZERO
+            if claims and step.claim_interest and late > 0:
+                rate = self.rates.penalty_rate(item.due, contractual)
+                owed = interest(item.to_chase, item.due, self.as_of, rate)
+                if owed:
+                    rate_used = rate if rate_used is None else max(rate_used, rate)
             indemnity = (
                 self.settings.interest.indemnity
                 if claims and step.claim_indemnity and late > 0
