@@ -33,8 +33,6 @@ from sageconnect.store.rejects import record_rejects
 from sageconnect.store.sync import SyncReport, ensure_company, new_run_uid, sync
 from sageconnect.store.tables import sync_runs
 
-REJECTS_LOGGED = 20
-
 
 def mapping_folders(config: Config) -> list[Path]:
     configured = (
@@ -177,17 +175,8 @@ def _read_bank(
         new_rejects = record_rejects(
             conn, company_id, run, rejected, complete=True, scope="bank/"
         )
-    log = logs.get()
-    for reject in rejected[:REJECTS_LOGGED]:
-        log.warning(
-            "row_rejected",
-            file=reject.where,
-            line=reject.line,
-            field=reject.field,
-            value=reject.value,
-            reason=reject.reason,
-        )
-    log.info(
+    logs.rejected(rejected)
+    logs.get().info(
         "bank_read",
         path=str(folder),
         files=len(files),
@@ -249,15 +238,7 @@ def sync_company(
         except Exception as exc:
             log.exception("sync_failed", error_class=type(exc).__name__)
             raise
-        for reject in report.rejects[:REJECTS_LOGGED]:
-            log.warning(
-                "row_rejected",
-                file=reject.where,
-                line=reject.line,
-                field=reject.field,
-                value=reject.value,
-                reason=reject.reason,
-            )
+        logs.rejected(report.rejects)
         log.info(
             "sync_finished",
             status=report.status,
@@ -267,7 +248,7 @@ def sync_company(
             closed=report.closed,
             rejected=report.rejected,
             new_rejects=report.new_rejects,
-            rejects_not_logged=max(0, report.rejected - REJECTS_LOGGED),
+            rejects_not_logged=max(0, report.rejected - logs.REJECTS_LOGGED),
             allocations=report.allocations,
             matched=report.matched,
             opening_unmatched=getattr(mapper, "opening_unmatched", 0),

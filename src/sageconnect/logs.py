@@ -11,11 +11,13 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import MutableMapping, Sequence
 from typing import Any, TextIO
 
 import structlog
 from structlog.tracebacks import ExceptionDictTransformer
+
+from sageconnect.model.records import Reject
 
 _SECRET_KEY = re.compile(
     r"pass|pwd|secret|token|api[_-]?key|authorization|cookie", re.IGNORECASE
@@ -87,3 +89,20 @@ def configure(
 
 def get(name: str = "sageconnect") -> Any:
     return structlog.get_logger(name)
+
+
+REJECTS_LOGGED = 20  # per run: the rest are counted, and all are in `report rejects`
+
+
+def rejected(rows: Sequence[Reject], limit: int = REJECTS_LOGGED) -> None:
+    """One row_rejected event per row set aside, for the first ``limit`` of them."""
+    log = get()
+    for reject in rows[:limit]:
+        log.warning(
+            "row_rejected",
+            file=reject.where,
+            line=reject.line,
+            field=reject.field,
+            value=reject.value,
+            reason=reject.reason,
+        )

@@ -30,8 +30,8 @@ from sageconnect.credit.settings import Policy
 from sageconnect.dunning.message import Delivery
 from sageconnect.errors import ConfigError, Problem
 from sageconnect.store.queries import company_ids
-from sageconnect.store.rejects import record_rejects
-from sageconnect.store.tables import customers, sync_runs
+from sageconnect.store.rejects import record_side_rejects
+from sageconnect.store.tables import customers
 
 LEASE = dt.timedelta(minutes=15)  # a claim older than this died mid-send
 
@@ -204,22 +204,8 @@ def _import_covers(
     with engine.begin() as conn:
         added, found = import_covers(conn, company_id, folder, now)
         rejects = [replace(r, where=f"covers/{r.where}") for r in found]
-        run = conn.execute(
-            select(sync_runs.c.id)
-            .where(sync_runs.c.company_id == company_id)
-            .order_by(sync_runs.c.id.desc())
-        ).scalar()
-        if rejects and run is not None:
-            record_rejects(conn, company_id, run, rejects, complete=False)
-    for reject in rejects:
-        log.warning(
-            "row_rejected",
-            file=reject.where,
-            line=reject.line,
-            field=reject.field,
-            value=reject.value,
-            reason=reject.reason,
-        )
+        record_side_rejects(conn, company_id, rejects)
+    logs.rejected(rejects)
     if added or rejects:
         log.info("covers_imported", added=added, rejected=len(rejects))
 

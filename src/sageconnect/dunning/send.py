@@ -25,7 +25,7 @@ from sageconnect.config import Config
 from sageconnect.credit.scoring import scores
 from sageconnect.dunning import ledger
 from sageconnect.dunning import pauses as pause_store
-from sageconnect.dunning.contacts import overlay, read_contacts
+from sageconnect.dunning.contacts import Contact, overlay, read_contacts
 from sageconnect.dunning.interest import Rates
 from sageconnect.dunning.message import (
     Channel,
@@ -37,11 +37,11 @@ from sageconnect.dunning.message import (
 )
 from sageconnect.dunning.planner import Company, Debtor, Plan, Planned, plan
 from sageconnect.dunning.settings import DunningConfig
-from sageconnect.dunning.snapshot import last_good_sync, snapshot
+from sageconnect.dunning.snapshot import Snapshot, last_good_sync, snapshot
 from sageconnect.store.open_items import PENDING_DAYS
 from sageconnect.store.queries import company_ids
-from sageconnect.store.rejects import record_rejects
-from sageconnect.store.tables import reminders, sync_runs
+from sageconnect.store.rejects import record_side_rejects
+from sageconnect.store.tables import reminders
 
 Render = Callable[[Notice, tuple[str, ...]], Rendered]  # (notice, postal address)
 
@@ -94,47 +94,60 @@ def company_settings(
     )
 
 
-def debtors(
-    conn: Connection,
-    config: Config,
-    code: str,
-    found: list[Debtor],
-    *,
-    company_id: int,
-    day: dt.date,
-) -> list[Debtor]:
-    """The store's debtors, with the contacts file laid over them and, when a
-    scenario rule asks for it, their payer grade (credit/scoring.py)."""
-    path = config.companies[code].contacts
-    if path:
-        contacts, _ = read_contacts(config.resolve_path(path))
-        found = overlay(found, contacts)
-    if config.dunning is not None and any(r.risk for r in config.dunning.rules):
-        grades = scores(conn, company_id, day)
-        found = [
-            replace(d, risk=grades[d.code].grade or "") if d.code in grades else d
-            for d in found
-        ]
-    return found
+@dataclass(slots=True)
+class Planner:
+    """One company's planning inputs for a cycle, read once: its settings, the
+    contacts file and, when a rule asks for them, the payer grades. Planning
+    the whole company and re-planning one customer before sending share it."""
+
+    config: Config
+    code: str
+    company_id: int
+    day: dt.date
+    _contacts: dict[str, Contact] | None = None
+    _grades: dict[str, str] | None = None
+
+    def plan(
+        self, conn: Connection, customer: str | None = None
+    ) -> tuple[Plan, Snapshot]:
+        dunning, company, rates, pending = company_settings(self.config, self.code)
+        snap = snapshot(
+            conn, self.company_id, self.day, pending_days=pending, customer=customer
+        )
+        result = plan(
+            company=company,
+            debtors=self._debtors(conn, snap.debtors),
+            items=snap.items,
+            pauses=snap.pauses,
+            done=snap.done,
+            settings=dunning,
+            rates=rates,
+            as_of=self.day,
+        )
+        return result, snap
+
+    def _debtors(self, conn: Connection, found: list[Debtor]) -> list[Debtor]:
+        """The store's debtors, with the contacts file laid over them and, when a
+        scenario rule asks for it, their payer grade (credit/scoring.py)."""
+        path = self.config.companies[self.code].contacts
+        if path:
+            if self._contacts is None:  # read once a cycle; its bad rows logged then
+                self._contacts, bad = read_contacts(self.config.resolve_path(path))
+                logs.rejected(bad)
+            found = overlay(found, self._contacts)
+        dunning = self.config.dunning
+        if dunning is not None and any(r.risk for r in dunning.rules):
+            if self._grades is None:
+                graded = scores(conn, self.company_id, self.day)
+                self._grades = {c: g.grade or "" for c, g in graded.items()}
+            found = [replace(d, risk=self._grades.get(d.code, "")) for d in found]
+        return found
 
 
 def plan_company(
     conn: Connection, config: Config, code: str, company_id: int, day: dt.date
 ) -> Plan:
-    dunning, company, rates, pending = company_settings(config, code)
-    snap = snapshot(conn, company_id, day, pending_days=pending)
-    return plan(
-        company=company,
-        debtors=debtors(
-            conn, config, code, snap.debtors, company_id=company_id, day=day
-        ),
-        items=snap.items,
-        pauses=snap.pauses,
-        done=snap.done,
-        settings=dunning,
-        rates=rates,
-        as_of=day,
-    )
+    return Planner(config, code, company_id, day).plan(conn)[0]
 
 
 def send_company(
@@ -153,7 +166,7 @@ def send_company(
     if config.dunning is None or not company.dunning:
         report.status = "disabled"
         return report
-    dunning, info, rates, pending = company_settings(config, code)
+    dunning, _, rates, _ = company_settings(config, code)
     day = today(clock, ZoneInfo(company.timezone))
     started = time.perf_counter()
     with structlog.contextvars.bound_contextvars(company=code):
@@ -185,8 +198,9 @@ def send_company(
             )
             report.status = "stale"
             return report
+        planner = Planner(config, code, company_id, day)
         with engine.begin() as conn:
-            today_plan = plan_company(conn, config, code, company_id, day)
+            today_plan, _ = planner.plan(conn)
             report.planned = len(today_plan.reminders)
             report.new, report.superseded = ledger.record_plan(
                 conn, company_id, today_plan.reminders, day
@@ -196,12 +210,9 @@ def send_company(
         for row_id, key, customer, channel in queue:
             _send_one(
                 engine,
-                config,
-                code,
-                company_id,
+                planner,
                 (row_id, key, customer, channel),
                 clock=clock,
-                day=day,
                 lease=lease,
                 channels=channels,
                 render=render,
@@ -220,7 +231,6 @@ def send_company(
             lapsed=report.lapsed,
             duration_s=round(time.perf_counter() - started, 3),
         )
-    del info, pending  # read again per message, from the same config
     return report
 
 
@@ -253,17 +263,6 @@ def _housekeeping(
             invoice=promise.invoice or None,
             until=promise.until.isoformat() if promise.until else None,
         )
-    contacts = config.companies[code].contacts
-    if contacts:
-        _, bad = read_contacts(config.resolve_path(contacts))
-        for reject in bad:
-            log.warning(
-                "row_rejected",
-                file=reject.where,
-                line=reject.line,
-                field=reject.field,
-                reason=reject.reason,
-            )
     folder = config.dunning.pauses_folder if config.dunning else None
     if folder:
         path = config.resolve_path(folder)
@@ -271,35 +270,18 @@ def _housekeeping(
             added, rejects = pause_store.import_folder(
                 conn, code, company_id, path, now, companies=tuple(config.companies)
             )
-            run = conn.execute(
-                select(sync_runs.c.id)
-                .where(sync_runs.c.company_id == company_id)
-                .order_by(sync_runs.c.id.desc())
-            ).scalar()
-            if rejects and run is not None:
-                record_rejects(conn, company_id, run, rejects, complete=False)
-            for reject in rejects:
-                log.warning(
-                    "row_rejected",
-                    file=reject.where,
-                    line=reject.line,
-                    field=reject.field,
-                    value=reject.value,
-                    reason=reject.reason,
-                )
+            record_side_rejects(conn, company_id, rejects)
+            logs.rejected(rejects)
             if added or rejects:
                 log.info("pauses_imported", added=added, rejected=len(rejects))
 
 
 def _send_one(
     engine: Engine,
-    config: Config,
-    code: str,
-    company_id: int,
+    planner: Planner,
     row: tuple[int, str, str, str],
     *,
     clock: Clock,
-    day: dt.date,
     lease: dt.timedelta,
     channels: Mapping[str, Channel],
     render: Render,
@@ -308,7 +290,7 @@ def _send_one(
     row_id, key, customer, channel = row
     log = logs.get().bind(customer=customer, key=key, channel=channel)
     with engine.begin() as conn:
-        planned, reason = _recheck(conn, config, code, company_id, row=row, day=day)
+        planned, reason = _recheck(conn, planner, key=key, customer=customer)
         if planned is None:
             ledger.cancel(conn, row_id, reason)
             report.skipped += 1
@@ -354,30 +336,10 @@ def _send_one(
 
 
 def _recheck(
-    conn: Connection,
-    config: Config,
-    code: str,
-    company_id: int,
-    *,
-    row: tuple[int, str, str, str],
-    day: dt.date,
+    conn: Connection, planner: Planner, *, key: str, customer: str
 ) -> tuple[Planned | None, str]:
     """Plan this customer again from the store as it is: this message, or why not."""
-    _, key, customer, _ = row
-    dunning, company, rates, pending = company_settings(config, code)
-    snap = snapshot(conn, company_id, day, pending_days=pending, customer=customer)
-    fresh = plan(
-        company=company,
-        debtors=debtors(
-            conn, config, code, snap.debtors, company_id=company_id, day=day
-        ),
-        items=snap.items,
-        pauses=snap.pauses,
-        done=snap.done,
-        settings=dunning,
-        rates=rates,
-        as_of=day,
-    )
+    fresh, snap = planner.plan(conn, customer)
     for planned in fresh.reminders:
         if planned.notice.key == key:
             return planned, ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, insert, not_, select, update
 
 from sageconnect.model.records import Reject
-from sageconnect.store.tables import rejects
+from sageconnect.store.tables import rejects, sync_runs
 
 RejectKey = tuple[str, int, str, str]
 # Rejects of side sources carry their folder first ("bank/releve.xml"): a full
@@ -93,3 +93,16 @@ def record_rejects(
             .values(resolved_run_id=run)
         )
     return len(new_rows)
+
+
+def record_side_rejects(conn: Connection, company: int, found: list[Reject]) -> int:
+    """Keep rows a side source (pauses, covers) set aside, under the company's
+    latest sync run; they stay open until fixed by hand. Returns how many are new."""
+    run = conn.execute(
+        select(sync_runs.c.id)
+        .where(sync_runs.c.company_id == company)
+        .order_by(sync_runs.c.id.desc())
+    ).scalar()
+    if not found or run is None:
+        return 0
+    return record_rejects(conn, company, run, found, complete=False)
