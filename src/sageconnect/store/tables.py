@@ -378,3 +378,33 @@ alert_notices = Table(
     Column("provider_ref", Text),
     Column("outcome_detail", Text),
 )
+
+# --- issue 9: KPI history (one snapshot per company and day) and report e-mails ---
+
+kpi_snapshots = Table(
+    "kpi_snapshots",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("company_id", ForeignKey("companies.id"), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("receivable", Cents, nullable=False),
+    Column("overdue", Cents, nullable=False),
+    Column("figures", Text, nullable=False),  # every KPI of the day as JSON
+    Column("computed_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("company_id", "day"),
+)
+
+report_mails = Table(
+    "report_mails",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("company_id", ForeignKey("companies.id"), nullable=False),
+    Column("slot", String(32), nullable=False),  # the scheduled local time, ISO
+    Column("state", String(12), nullable=False),  # claimed|sent|failed|uncertain
+    Column("attempt_id", String(32), nullable=False),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("detail", Text),
+    UniqueConstraint("company_id", "slot"),
+)
