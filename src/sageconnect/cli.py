@@ -9,28 +9,24 @@ configuration is invalid (EX_CONFIG).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
-from sageconnect import __version__, cli_credit, cli_dunning, logs
+from sageconnect import __version__, cli_credit, cli_dunning, cli_report, logs
 from sageconnect.bank.folder import detect_format
-from sageconnect.clock import Clock, SystemClock, today
+from sageconnect.clock import Clock, SystemClock
 from sageconnect.config import Config, load
 from sageconnect.dunning.edges import build_channels, build_renderer
 from sageconnect.errors import ConfigError, Problem, SourceUnavailable, StoreError
 from sageconnect.jobs import build_mapper, sync_company
 from sageconnect.mapping.diagnosis import Check
 from sageconnect.report import Row, as_rows, render
-from sageconnect.store.bank import bank_report
 from sageconnect.store.engine import open_store
-from sageconnect.store.open_items import PENDING_DAYS, open_items
-from sageconnect.store.queries import balances, company_ids, open_rejects
+from sageconnect.store.queries import company_ids
 from sageconnect.verify import compare, source_totals
 
 EX_OK, EX_DATAERR, EX_UNAVAILABLE, EX_SOFTWARE, EX_CONFIG = 0, 65, 69, 70, 78
@@ -97,19 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--format", choices=["table", "csv", "json"], default="table")
     cli_dunning.register(command)
     cli_credit.register(command)
-    report = command(
-        "report", "print a report: balances, open-items, bank, rejects", _report
-    )
-    report.add_argument("name", choices=["balances", "open-items", "bank", "rejects"])
-    report.add_argument("--company", help="only this company (default: all)")
-    report.add_argument("--customer", help="only this customer code")
-    report.add_argument("--date", type=dt.date.fromisoformat, help="as of YYYY-MM-DD")
-    report.add_argument("--format", choices=["table", "csv", "json"], default="table")
-    report.add_argument(
-        "--all",
-        action="store_true",
-        help="rejects: also resolved ones; bank: also matched and booked lines",
-    )
+    cli_report.register(command)
     return parser
 
 
@@ -217,61 +201,6 @@ def _sync(args: argparse.Namespace, config: Config, clock: Clock) -> int:
         except Exception:  # noqa: BLE001 - logged by the job; the other companies go on
             status = max(status, EX_SOFTWARE)
     return status
-
-
-def _report(args: argparse.Namespace, config: Config, clock: Clock) -> int:
-    engine = _open(config)
-    sections: list[tuple[str, list[Row]]] = []
-    with engine.connect() as conn:
-        ids = company_ids(conn)
-        for code in _companies(config, args.company):
-            if code not in ids:
-                logs.get().warning("company_not_synced", company=code)
-                continue
-            sections.append(
-                (
-                    code,
-                    _report_rows(args, config, clock, conn, code, company_id=ids[code]),
-                )
-            )
-    if args.format == "table":
-        for code, rows in sections:
-            print(f"# {code}: {config.companies[code].name}\n")
-            print(
-                render(
-                    [{k: v for k, v in r.items() if k != "company"} for r in rows],
-                    "table",
-                )
-            )
-    else:
-        sys.stdout.write(render([r for _, rows in sections for r in rows], args.format))
-    return EX_OK
-
-
-def _report_rows(
-    args: argparse.Namespace,
-    config: Config,
-    clock: Clock,
-    conn: Connection,
-    code: str,
-    *,
-    company_id: int,
-) -> list[Row]:
-    company = config.companies[code]
-    if args.name == "rejects":
-        return as_rows(
-            open_rejects(conn, company_id, include_resolved=args.all), company=code
-        )
-    if args.name == "bank":
-        return as_rows(bank_report(conn, company_id, everything=args.all), company=code)
-    as_of = args.date or today(clock, ZoneInfo(company.timezone))
-    if args.name == "open-items":
-        pending = company.bank.pending_days if company.bank else PENDING_DAYS
-        items = open_items(
-            conn, company_id, as_of, customer=args.customer, pending_days=pending
-        )
-        return as_rows(items, company=code)
-    return as_rows(balances(conn, company_id, as_of, args.customer), company=code)
 
 
 def _verify(args: argparse.Namespace, config: Config, clock: Clock) -> int:

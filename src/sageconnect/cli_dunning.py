@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from sageconnect import cli_credit, logs
+from sageconnect import cli_credit, cli_report, logs
 from sageconnect.clock import Clock, today
 from sageconnect.config import Config
 from sageconnect.dunning import ledger
@@ -206,6 +206,8 @@ def _run(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     if config.credit is not None:
         for code in synced:
             status = max(status, cli_credit.check_all(config, clock, engine, code))
+    for code in synced:
+        status = max(status, cli_report.refresh(config, clock, engine, code))
     return status
 
 

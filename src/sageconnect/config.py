@@ -33,6 +33,7 @@ from sageconnect.credentials import SECRET_KEYS, Secret, has_inline_secret
 from sageconnect.credit.settings import CreditConfig
 from sageconnect.dunning.settings import DunningConfig, SenderConfig
 from sageconnect.errors import ConfigError, Problem
+from sageconnect.kpi.settings import ReportsConfig
 from sageconnect.logs import scrub
 from sageconnect.terms import parse_terms
 
@@ -219,6 +220,7 @@ class Config(_Model):
     mappings_dir: str | None = None
     credit: CreditConfig | None = None
     dunning: DunningConfig | None = None
+    reports: ReportsConfig = ReportsConfig()
     companies: dict[Annotated[str, Field(pattern=CODE)], CompanyConfig] = Field(
         min_length=1
     )

@@ -22,6 +22,11 @@ from sageconnect.kpi.dashboard import Dashboard
 from sageconnect.kpi.history import Snapshot
 
 TOP_BALANCES = 25
+_SERIES = {
+    "dso_countback": "DSO count-back",
+    "dso_simple": "DSO ratio",
+    "best_dso": "meilleur DSO possible",
+}
 COLORS = ("#2e7d32", "#f9a825", "#ef6c00", "#d84315", "#b71c1c", "#6a1b9a")
 
 _PAGE = """<!DOCTYPE html>
@@ -68,7 +73,7 @@ td.n,th.n{text-align:right;white-space:nowrap}
 </table>
 <h2>Balance âgée par client ({{ top }} plus gros soldes)</h2>
 <table id="aged"><tr><th>Client</th><th class="n">Non échu</th>
-{% for label in labels %}<th class="n">{{ label }} j</th>{% endfor %}
+{% for label in labels %}<th class="n">{{ french(label) }}</th>{% endfor %}
 <th class="n">Non affecté</th><th class="n">Solde</th></tr>
 {% for r in rows %}<tr><td>{{ r.customer }} {{ r.name }}</td>
 <td class="n">{{ eur(r.not_due) }}</td>
@@ -128,6 +133,7 @@ def page(
         generated=generated.strftime("%d/%m/%Y %H:%M %Z"),
         day=lambda d: short_day(d, "fr"),
         eur=eur,
+        french=_french,
         board=board,
         labels=labels,
         rows=[*rows, t],
@@ -138,17 +144,15 @@ def page(
         aged_chart=svg.bars(
             "chart-aged",
             "Balance âgée",
-            ["non échu", *(f"{x} j" for x in labels)],
-            [svg.Series("montant", [t.not_due, *t.buckets], COLORS[len(labels) % 6])],
+            ["non échu", *(_french(x) for x in labels)],
+            [svg.Series("montant", [t.not_due, *t.buckets], COLORS[0])],
+            colors=COLORS[: len(labels) + 1],
         ),
         dso_chart=_dso_chart(history, board),
         forecast_chart=svg.bars(
             "chart-forecast",
             "Prévision d'encaissements par semaine",
-            [
-                f"S{w.number} {short_day(w.start, 'fr')[:5]}"
-                for w in board.forecast.weeks
-            ],
+            [short_day(w.start, "fr")[:5] for w in board.forecast.weeks],
             [
                 svg.Series(
                     "échéances", [w.habit for w in board.forecast.weeks], "#1565c0"
@@ -180,7 +184,10 @@ def _cards(board: Dashboard, eur: Callable[[Decimal], str]) -> list[tuple[str, s
         ("Retard moyen (ADD)", days(r.add)),
         ("CEI", pct(r.cei)),
         ("Taux de recouvrement", pct(r.recovery_rate)),
-        ("Prévu sur 13 semaines", eur(board.forecast.weeks[-1].cumulative)),
+        (
+            f"Prévu sur {len(board.forecast.weeks)} semaines",
+            eur(board.forecast.weeks[-1].cumulative),
+        ),
     ]
 
 
@@ -192,7 +199,8 @@ def _dso_chart(history: Sequence[Snapshot], board: Dashboard) -> str:
     r = board.ratios
 
     def series(name: str, today: Decimal | None, color: str) -> svg.Series:
-        return svg.Series(name, [*(s.ratio(name) for s in points), today], color)
+        values = [*(s.ratio(name) for s in points), today]
+        return svg.Series(_SERIES[name], values, color)
 
     return svg.lines(
         "chart-dso",
@@ -203,4 +211,13 @@ def _dso_chart(history: Sequence[Snapshot], board: Dashboard) -> str:
             series("dso_simple", r.dso_simple, "#ef6c00"),
             series("best_dso", r.best_dso, "#2e7d32"),
         ],
+    )
+
+
+def _french(label: str) -> str:
+    """A bucket label as the report shows it: ``1-30 j``, ``> 90 j``."""
+    return (
+        f"> {label.removeprefix('over ')} j"
+        if label.startswith("over")
+        else f"{label} j"
     )

@@ -80,9 +80,17 @@ def _legend(series: Sequence[Series]) -> list[str]:
 
 
 def bars(
-    chart_id: str, title: str, labels: Sequence[str], series: Sequence[Series]
+    chart_id: str,
+    title: str,
+    labels: Sequence[str],
+    series: Sequence[Series],
+    *,
+    colors: Sequence[str] = (),
 ) -> str:
-    """Stacked bars, one per label; negative values are drawn as zero."""
+    """Stacked bars, one per label; negative values are drawn as zero.
+
+    ``colors``, one per label, colours a single series bar by bar.
+    """
     totals = [
         sum((max(s.values[n] or ZERO, ZERO) for s in series), ZERO)
         for n in range(len(labels))
@@ -91,7 +99,7 @@ def bars(
     plot_w = Decimal(WIDTH - LEFT - RIGHT)
     plot_h = Decimal(HEIGHT - TOP - BOTTOM)
     slot = plot_w / max(len(labels), 1)
-    body = _legend(series)
+    body = [] if colors else _legend(series)
     for n, label in enumerate(labels):
         x = LEFT + slot * n + slot / 8
         base = Decimal(TOP) + plot_h
@@ -99,9 +107,10 @@ def bars(
             value = max(s.values[n] or ZERO, ZERO)
             h = plot_h * value / top
             base -= h
+            fill = colors[n] if colors else s.color
             body.append(
                 f'<rect class="bar" x="{_px(x)}" y="{_px(base)}"'
-                f' width="{_px(slot * 3 / 4)}" height="{_px(h)}" fill="{s.color}">'
+                f' width="{_px(slot * 3 / 4)}" height="{_px(h)}" fill="{fill}">'
                 f"<title>{escape(label)} · {escape(s.name)} : {value:.2f}</title>"
                 "</rect>"
             )
