@@ -39,17 +39,18 @@ def check_aged_equals_ledger(config: Config, engine: Engine, as_of: dt.date) -> 
     assert t.not_due + sum(t.buckets, ZERO) + t.unapplied == t.total
 
 
-@pytest.mark.parametrize("fixture", sorted(SOURCES))
-@pytest.mark.parametrize("as_of", ["2026-11-24", "2026-09-30"])
+@pytest.mark.parametrize(
+    "case", [(f, d) for f in sorted(SOURCES) for d in ("2026-11-24", "2026-09-30")]
+)
 def test_aged_balance_total_is_the_ledger_balance_on_file_fixtures(
-    fixture: str,
-    as_of: str,
+    case: tuple[str, str],
     tmp_path: Path,
     store_url: str,
     engine: Engine,
     clock: FixedClock,
 ) -> None:
     """Each customer's aged row and the total equal the ledger balance, to the cent."""
+    fixture, as_of = case
     mapping, folder = SOURCES[fixture]
     path = write_config(tmp_path, store_url, str(folder))
     text = path.read_text(encoding="utf-8").replace('"fec"', f'"{mapping}"')
