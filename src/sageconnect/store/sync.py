@@ -1,8 +1,8 @@
 """Reconcile a mapper's records into the store, idempotently, in one transaction.
 
 The checkpoint (the source's fingerprint) is written in the same transaction as
-the data it covers: a crash leaves the store as it was before the run, and the
-next run reads again. A source whose fingerprint has not changed is not read.
+the data it covers: a crash, or a stop request (checked every few hundred
+records), leaves the store as it was before the run, and the next run reads again. A source whose fingerprint has not changed is not read.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from sageconnect import failpoints, shutdown
+from sageconnect.errors import Stopped
 from sageconnect.ledger.matching import METHODS
 from sageconnect.mapping.protocol import Mapper, Reading
 from sageconnect.model.records import Reject
@@ -27,6 +29,7 @@ from sageconnect.store.settlements import settle
 from sageconnect.store.tables import checkpoints, companies, sync_runs
 
 BATCH = 5000
+CHECK_EVERY = 500  # records between two looks at a stop request
 STREAM = "ledger"
 
 
@@ -107,7 +110,7 @@ def sync(
             report.duration_s = round(time.perf_counter() - started, 3)
             _finish_run(conn, run, report, now())
     except BaseException as exc:
-        report.status = "failed"
+        report.status = "interrupted" if isinstance(exc, Stopped) else "failed"
         report.duration_s = round(time.perf_counter() - started, 3)
         with engine.begin() as conn:
             _finish_run(conn, run, report, now(), error=f"{type(exc).__name__}: {exc}")
@@ -133,6 +136,9 @@ def _load(
             report.rejects.append(record)
             continue
         report.read += 1
+        if report.read % CHECK_EVERY == 0:  # a stop request rolls the run back
+            failpoints.hit("sync.read_batch")
+            shutdown.check()
         kind = type(record)
         stage, columns, _ = routes[kind]
         buffer = buffers[kind]
@@ -143,6 +149,7 @@ def _load(
     for kind, (stage, _, _) in routes.items():
         stage.insert(conn, buffers[kind])
     for stage, _, target in routes.values():
+        shutdown.check()
         report.rejects += [
             Reject(
                 where=f"{target}/{key}",
