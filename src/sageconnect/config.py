@@ -31,6 +31,7 @@ from sqlalchemy.exc import ArgumentError
 
 from sageconnect.credentials import SECRET_KEYS, Secret, has_inline_secret
 from sageconnect.credit.settings import CreditConfig
+from sageconnect.daemon.settings import DaemonConfig
 from sageconnect.dunning.settings import DunningConfig, SenderConfig
 from sageconnect.errors import ConfigError, Problem
 from sageconnect.logs import scrub
@@ -219,6 +220,7 @@ class Config(_Model):
     mappings_dir: str | None = None
     credit: CreditConfig | None = None
     dunning: DunningConfig | None = None
+    daemon: DaemonConfig = DaemonConfig()
     companies: dict[Annotated[str, Field(pattern=CODE)], CompanyConfig] = Field(
         min_length=1
     )
