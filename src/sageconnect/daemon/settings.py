@@ -67,9 +67,8 @@ class When(_Model):
     @field_validator("at")
     @classmethod
     def _at(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        if value is not None:
-            if not value or not all(_TIME.match(t) for t in value):
-                raise ValueError('times of day as "HH:MM", e.g. "09:00"')
+        if value is not None and (not value or not all(map(_TIME.match, value))):
+            raise ValueError('times of day as "HH:MM", e.g. "09:00"')
         return value
 
     @field_validator("days")
@@ -195,15 +194,17 @@ def unsafe_hours(zone: str) -> frozenset[int]:
     start = dt.datetime(2025, 1, 1, 12, tzinfo=dt.UTC)
     for day in range(6 * 366):
         noon = start + dt.timedelta(days=day)
-        before, after = noon.astimezone(tz).utcoffset(), (
-            noon + dt.timedelta(days=1)
-        ).astimezone(tz).utcoffset()
+        before, after = (
+            noon.astimezone(tz).utcoffset(),
+            (noon + dt.timedelta(days=1)).astimezone(tz).utcoffset(),
+        )
         if before == after:
             continue
         for step in range(24 * 4):  # find the instant, a quarter of an hour at a time
             at = noon + dt.timedelta(minutes=15 * step)
             if at.astimezone(tz).utcoffset() != before:
-                assert before is not None and after is not None  # noqa: S101
+                assert before is not None  # noqa: S101
+                assert after is not None  # noqa: S101
                 low, high = sorted((at + before, at + after))
                 moment = low
                 while moment < high:

@@ -2,7 +2,8 @@
 
 The checkpoint (the source's fingerprint) is written in the same transaction as
 the data it covers: a crash, or a stop request (checked every few hundred
-records), leaves the store as it was before the run, and the next run reads again. A source whose fingerprint has not changed is not read.
+records), leaves the store as it was before the run, and the next run reads
+again. A source whose fingerprint has not changed is not read.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
@@ -30,6 +32,7 @@ from sageconnect.store.tables import checkpoints, companies, sync_runs
 
 BATCH = 5000
 CHECK_EVERY = 500  # records between two looks at a stop request
+T = TypeVar("T")
 STREAM = "ledger"
 
 
@@ -131,14 +134,11 @@ def _load(
     for stage, _, _ in routes.values():
         stage.create(conn)
     buffers: dict[type, list[tuple[object, ...]]] = {kind: [] for kind in routes}
-    for record in reading.records():
+    for record in _watched(reading.records()):
         if isinstance(record, Reject):
             report.rejects.append(record)
             continue
         report.read += 1
-        if report.read % CHECK_EVERY == 0:  # a stop request rolls the run back
-            failpoints.hit("sync.read_batch")
-            shutdown.check()
         kind = type(record)
         stage, columns, _ = routes[kind]
         buffer = buffers[kind]
@@ -186,6 +186,16 @@ def _load(
     )
     for stage, _, _ in routes.values():
         stage.drop(conn)
+
+
+def _watched(records: Iterable[T]) -> Iterator[T]:
+    """The records, with a look at a stop request every CHECK_EVERY of them: a
+    stop raises Stopped and the run's transaction rolls back."""
+    for count, record in enumerate(records, 1):
+        if count % CHECK_EVERY == 0:
+            failpoints.hit("sync.read_batch")
+            shutdown.check()
+        yield record
 
 
 def _start_run(
