@@ -178,9 +178,13 @@ def _check_gap(slots: dict[str, Slot], zone: str | None, prefix: str) -> None:
             continue
         bad = sorted(when.hours() & unsafe)
         if bad:
-            shown = when.at if when.at is not None else when.cron
+            shown = (
+                f"at = {', '.join(when.at)}"
+                if when.at is not None
+                else f"cron = {when.cron}"
+            )
             raise ValueError(
-                f"{prefix}{name} = {shown!r}: a time outside {bad[0]:02d}:00-"
+                f"{prefix}{name}.{shown}: a time outside {bad[0]:02d}:00-"
                 f"{bad[0] + 1:02d}:00 ({zone} changes clocks then: the run would be"
                 " skipped one day and doubled another)"
             )
