@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import sqlite3
@@ -201,4 +200,3 @@ def test_systemd_hears_ready_then_stopping(
     assert ready == "READY=1"
     assert "STOPPING=1" in rest
     assert status == 0
-    assert os.path.exists(path)

@@ -9,7 +9,7 @@ already run is never run again.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
@@ -26,6 +26,11 @@ class Schedule:
 
     when: When
     zone: ZoneInfo
+    _wall: BaseTrigger | None = field(default=None, init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.when.every is None:  # built once: due() runs at every tick
+            object.__setattr__(self, "_wall", self.trigger())
 
     @property
     def period(self) -> dt.timedelta | None:
@@ -63,7 +68,8 @@ class Schedule:
             if last is None or now - last >= period:
                 return now.replace(microsecond=0)
             return None
-        trigger = self.trigger()
+        trigger = self._wall
+        assert trigger is not None  # noqa: S101 - set for wall-clock schedules
         since = now - horizon
         if last is not None and last > since:
             since = last
@@ -80,7 +86,8 @@ class Schedule:
         """Whether a wall-clock slot after ``last`` passed without a run."""
         if self.period is not None or last is None:
             return False
-        moment = self.trigger().get_next_fire_time(
+        assert self._wall is not None  # noqa: S101 - a wall-clock schedule
+        moment = self._wall.get_next_fire_time(
             None, last + dt.timedelta(microseconds=1)
         )
         return moment is not None and moment <= now

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from functools import cache
-from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -51,6 +50,18 @@ class When(_Model):
     at: tuple[str, ...] | None = None  # "09:00" or ["09:00", "14:30"]
     days: str = "mon-fri"  # with at: day names (mon-fri, mon,wed,fri) or "*"
     cron: str | None = None  # "minute hour day month weekday", weekdays by name
+    off: bool = False  # `job = false` in the file
+
+    @model_validator(mode="before")
+    @classmethod
+    def _false_is_off(cls, value: object) -> object:
+        if value is False:
+            return {"off": True}
+        if not isinstance(value, dict | When):
+            raise ValueError(  # noqa: TRY004 - pydantic reports ValueErrors
+                'a schedule such as { at = "09:00" }, or false (off)'
+            )
+        return value
 
     @field_validator("at", mode="before")
     @classmethod
@@ -99,7 +110,7 @@ class When(_Model):
     @model_validator(mode="after")
     def _one(self) -> When:
         given = [n for n in ("every", "at", "cron") if getattr(self, n) is not None]
-        if len(given) != 1:
+        if len(given) != (0 if self.off else 1):
             raise ValueError("exactly one of every, at, cron")
         return self
 
@@ -112,7 +123,7 @@ class When(_Model):
         return frozenset()
 
 
-Slot = When | Literal[False]  # false: this job is off
+Slot = When  # `job = false` gives When(off=True)
 
 
 class Jobs(_Model):
@@ -166,7 +177,7 @@ class DaemonConfig(_Model):
     def schedule(self, code: str) -> dict[str, When]:
         """A company's jobs that are on, with their schedules."""
         slots: dict[str, Slot] = {**dict(self.jobs), **self.companies.get(code, {})}
-        return {name: when for name, when in slots.items() if when is not False}
+        return {name: when for name, when in slots.items() if not when.off}
 
 
 def _check_gap(slots: dict[str, Slot], zone: str | None, prefix: str) -> None:
@@ -174,7 +185,7 @@ def _check_gap(slots: dict[str, Slot], zone: str | None, prefix: str) -> None:
         return
     unsafe = unsafe_hours(zone)
     for name, when in slots.items():
-        if when is False or name in NOT_BUSINESS:
+        if when.off or name in NOT_BUSINESS:
             continue
         bad = sorted(when.hours() & unsafe)
         if bad:
