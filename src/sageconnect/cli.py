@@ -18,7 +18,14 @@ from zoneinfo import ZoneInfo
 import structlog
 from sqlalchemy import Connection, Engine
 
-from sageconnect import __version__, cli_credit, cli_daemon, cli_dunning, logs
+from sageconnect import (
+    __version__,
+    cli_credit,
+    cli_daemon,
+    cli_dunning,
+    cli_service,
+    logs,
+)
 from sageconnect.bank.folder import detect_format
 from sageconnect.clock import Clock, SystemClock, today
 from sageconnect.config import Config, load
@@ -98,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_dunning.register(command)
     cli_credit.register(command)
     cli_daemon.register(command)
+    cli_service.register(command)
     report = command(
         "report", "print a report: balances, open-items, bank, rejects", _report
     )
