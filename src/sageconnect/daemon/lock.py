@@ -116,10 +116,16 @@ class AdvisoryLocks:
         return True
 
     def release(self) -> None:
-        if self._conn is not None:
-            self._conn.close()  # ends the session: its advisory locks go with it
-            self._conn = None
-            self.held.clear()
+        if self._conn is None:
+            return
+        try:  # the pool keeps sessions open: let go of the locks explicitly
+            self._conn.execute(text("SELECT pg_advisory_unlock_all()"))
+            self._conn.commit()
+        except Exception:  # noqa: BLE001 - a dead session holds nothing
+            self._conn.invalidate()
+        self._conn.close()
+        self._conn = None
+        self.held.clear()
 
 
 class NoLock:

@@ -132,8 +132,10 @@ class Runner:
         status = 0
         failed_sync: set[str] = set()
         for job in self.jobs:
-            if not job.kind.in_once or shutdown.requested():
+            if not job.kind.in_once or not self.holds(job.company):
                 continue
+            if shutdown.requested():
+                break
             if job.kind.needs_sync and job.company in failed_sync:
                 continue
             outcome = self.run(job, self.ctx.clock.now(), exclusive=False)

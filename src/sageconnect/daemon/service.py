@@ -50,8 +50,8 @@ def once(config: Config, clock: Clock, engine: Engine) -> int:
         return EX_TEMPFAIL
     try:
         ctx = Context(config, engine, clock)
-        runner = Runner(ctx, scheduled_jobs(ctx, list(config.companies)))
-        return runner.once()
+        jobs = scheduled_jobs(ctx, list(config.companies))
+        return Runner(ctx, jobs, holds=lock.holds).once()
     finally:
         lock.release()
 
