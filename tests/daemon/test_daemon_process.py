@@ -7,13 +7,15 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from processes import Daemon
-from support import fec_lines, write_config
+from support import ROOT, fec_lines, write_config
 
 FAST = """
 [daemon]
@@ -54,7 +56,7 @@ def daemons() -> Iterator[list[Daemon]]:
 
 
 def _count(db: Path, sql: str) -> int:
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         return int(conn.execute(sql).fetchone()[0])
 
 
@@ -200,3 +202,43 @@ def test_systemd_hears_ready_then_stopping(
     assert ready == "READY=1"
     assert "STOPPING=1" in rest
     assert status == 0
+
+
+def test_sigterm_during_a_send_records_the_message_in_flight_then_stops(
+    tmp_path: Path, daemons: list[Daemon]
+) -> None:
+    """SIGTERM while a reminder is on its way: that one is delivered and recorded
+    sent, none is left claimed, the rest wait for the next run, exit 0 in < 10 s."""
+    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    text = text.replace('"fixtures/', f'"{ROOT}/fixtures/')
+    text = text.split("\n[daemon]")[0] + (
+        '\n[daemon]\n[daemon.jobs]\nsync = { every = "1h" }\nfull_sync = false\n'
+        'send = { every = "2s" }\nalerts = false\n'
+    )
+    config = tmp_path / "config.toml"
+    config.write_text(text, encoding="utf-8")
+    slow = {"SAGECONNECT_FAILPOINTS": "send.after_claim_commit=sleep:3"}
+    daemon = Daemon(config, env=slow)
+    daemons.append(daemon)
+    db = tmp_path / "var" / "sageconnect.db"
+    daemon.wait_for("sync_finished")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if db.exists() and _count(
+            db, "SELECT count(*) FROM reminders WHERE state = 'claimed'"
+        ):
+            break
+        time.sleep(0.1)
+    status, took = daemon.stop(signal.SIGTERM)
+    assert status == 0
+    assert took < 10
+    with closing(sqlite3.connect(db)) as conn:
+        query = "SELECT state, count(*) FROM reminders GROUP BY state"
+        states = dict(conn.execute(query).fetchall())
+    assert states.get("sent") == 1
+    assert "claimed" not in states
+    assert states.get("planned", 0) > 5
+    finished = next(e for e in daemon.events if e["event"] == "send_finished")
+    assert finished["sent"] == 1
+    assert finished["interrupted"] is True
+    assert "reminder_sent" in daemon.names()
