@@ -85,7 +85,7 @@ def _daemon(config: Config, engine: Engine) -> str:
     """Whether a daemon holds this store's lock (known for an SQLite store)."""
     lock = lock_for(config.store_url(), engine, list(config.companies))
     if not isinstance(lock, FileLock):
-        return "see the runner column of the last runs (shared store)"
+        return "shared store: see each job's runner (host:pid)"
     if lock.acquire():
         lock.release()
         return "not running"

@@ -35,6 +35,7 @@ def _config(tmp_path: Path, smtp_port: int, provider: Provider) -> Path:
     """The demo config, its channels and alert target pointed at failing
     servers with canary secrets, plus a Sage company whose ODBC login fails."""
     text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    text = text.split("\n[daemon]")[0]  # replaced by a fast one below
     for name in ("fixtures/", "mappings"):
         text = text.replace(f'"{name}', f'"{ROOT}/{name}')
     text = text.replace(
@@ -126,7 +127,7 @@ def test_no_canary_and_no_contact_detail_in_any_output(
         outputs.append((" ".join(args), done.stdout + done.stderr))
         return done.returncode
 
-    assert cli("run", "--once") != 0  # the ODBC company fails, sends fail
+    assert cli("run", "--once") == 69, outputs[-1]  # the ODBC company fails
     for args in (
         ("check",),
         ("doctor",),
@@ -146,7 +147,7 @@ def test_no_canary_and_no_contact_detail_in_any_output(
         ),
         encoding="utf-8",
     )
-    assert cli("run", "--once", cfg=with_store) == 70
+    assert cli("run", "--once", cfg=with_store) == 70, outputs[-1]
     daemon = Daemon(config, env=env)
     try:
         daemon.wait_for("job_finished", job="send")

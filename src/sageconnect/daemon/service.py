@@ -85,7 +85,8 @@ def serve(config: Config, clock: Clock, engine: Engine) -> int:
         notify("READY=1")
         notify(f"STATUS=running {len(jobs)} job(s)")
         _beat(stop, runner, scheduler, lock, config.daemon.heartbeat_seconds)
-        return _stop(runner, scheduler, got[0] if got else "lock lost")
+        status = _stop(runner, scheduler, got[0] if got else "lock lost")
+        return status if got else EX_TEMPFAIL  # lock lost: let systemd restart us
     finally:
         lock.release()
 

@@ -75,6 +75,7 @@ def job_rows(
                     zone,
                 ),
                 "detail": _detail(run),
+                "runner": run.runner if run else "",
             }
         )
     return rows
