@@ -13,7 +13,7 @@ from structlog.testing import capture_logs
 
 from sageconnect.clock import FixedClock
 from sageconnect.config import load
-from sageconnect.daemon.runner import Runner, Scheduled
+from sageconnect.daemon.runner import Runner, Scheduled, scheduled_jobs
 from sageconnect.daemon.schedule import Schedule
 from sageconnect.daemon.settings import When
 from sageconnect.daemon.table import Context, JobKind, Outcome
@@ -206,3 +206,52 @@ def test_an_interval_job_runs_once_per_period(tmp_path: Path, engine: Engine) ->
     assert len(probe.ran) == 8
     gaps = {b - a for a, b in zip(probe.ran, probe.ran[1:], strict=False)}
     assert gaps == {dt.timedelta(minutes=15)}
+
+
+def test_business_jobs_skip_french_public_holidays_and_closed_days(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """Through May 2026 the 09:00 send skips 1 May, 8 May, Ascension (14) and Whit
+    Monday (25), and a closed day of the config (the 15th); the sync does not."""
+    extra = """
+[dunning]
+default_scenario = "std"
+[dunning.scenarios.std]
+steps = [{ id = "first", days = 5, channels = ["email"], template = "first_reminder" }]
+[dunning.channels.email]
+kind = "folder"
+path = "outbox"
+[daemon]
+closed_days = [2026-05-15]
+[daemon.jobs]
+sync = { at = "09:00", days = "mon-fri" }
+"""
+    config = load(write_config(tmp_path, "sqlite:///store.db", "fec", extra))
+    clock = FixedClock(paris(2026, 4, 30, 23, 0))
+    ran: dict[str, list[dt.date]] = {"send": [], "sync": []}
+
+    def recorder(name: str) -> JobKind:
+        def run(ctx: Context, _code: str) -> Outcome:
+            ran[name].append(ctx.clock.now().astimezone(PARIS).date())
+            return Outcome()
+
+        return JobKind(name, run)
+
+    jobs = [
+        Scheduled(j.company, recorder(j.kind.name), j.schedule)
+        for j in scheduled_jobs(Context(config, engine, clock), ["acme"])
+        if j.kind.name in ran
+    ]
+    runner = Runner(Context(config, engine, clock), jobs)
+    while clock.now() < paris(2026, 6, 1, 0, 0):
+        clock.advance(dt.timedelta(minutes=20))
+        runner.tick()
+    weekdays = [
+        dt.date(2026, 5, d) for d in range(1, 32) if dt.date(2026, 5, d).weekday() < 5
+    ]
+    closed = {dt.date(2026, 5, d) for d in (1, 8, 14, 15, 25)}
+    assert ran["sync"] == weekdays
+    assert ran["send"] == [d for d in weekdays if d not in closed]
+    send = next(j for j in jobs if j.kind.name == "send")
+    after_14_july = send.schedule.next_after(paris(2026, 7, 13, 10, 0), None)
+    assert after_14_july == paris(2026, 7, 15, 9, 0)

@@ -21,7 +21,9 @@ import structlog
 
 from sageconnect import logs, shutdown
 from sageconnect.daemon import history
+from sageconnect.daemon.holidays import closer
 from sageconnect.daemon.schedule import Schedule
+from sageconnect.daemon.settings import NOT_BUSINESS
 from sageconnect.daemon.table import JOBS, Context, JobKind, Outcome
 from sageconnect.errors import ConfigError, Stopped
 
@@ -45,8 +47,17 @@ def scheduled_jobs(ctx: Context, companies: list[str]) -> list[Scheduled]:
     """Every job that is on, company by company, in the job table's order."""
     daemon = ctx.config.daemon
     zone = ZoneInfo(daemon.timezone)
+    closed = closer(daemon.holidays, daemon.closed_days)
     return [
-        Scheduled(code, kind, Schedule(slots[kind.name], zone))
+        Scheduled(
+            code,
+            kind,
+            Schedule(
+                slots[kind.name],
+                zone,
+                None if kind.name in NOT_BUSINESS else closed,
+            ),
+        )
         for code in companies
         for slots in (daemon.schedule(code),)
         for kind in JOBS

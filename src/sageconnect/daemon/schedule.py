@@ -9,6 +9,7 @@ already run is never run again.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -19,6 +20,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from sageconnect.daemon.settings import When, interval
 
+_YEAR = dt.timedelta(days=366)
+
 
 @dataclass(frozen=True, slots=True)
 class Schedule:
@@ -26,6 +29,7 @@ class Schedule:
 
     when: When
     zone: ZoneInfo
+    closed: Callable[[dt.date], bool] | None = None  # days a wall slot is skipped
     _wall: BaseTrigger | None = field(default=None, init=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -68,35 +72,37 @@ class Schedule:
             if last is None or now - last >= period:
                 return now.replace(microsecond=0)
             return None
-        trigger = self._wall
-        assert trigger is not None  # noqa: S101 - set for wall-clock schedules
         since = now - horizon
         if last is not None and last > since:
             since = last
         found = None
-        moment = trigger.get_next_fire_time(None, since + dt.timedelta(microseconds=1))
-        while moment is not None and moment <= now:
+        for moment in self._slots(since, now):
             found = moment
-            moment = trigger.get_next_fire_time(
-                moment, moment + dt.timedelta(seconds=1)
-            )
         return found
 
     def missed(self, last: dt.datetime | None, now: dt.datetime) -> bool:
         """Whether a wall-clock slot after ``last`` passed without a run."""
         if self.period is not None or last is None:
             return False
-        assert self._wall is not None  # noqa: S101 - a wall-clock schedule
-        moment = self._wall.get_next_fire_time(
-            None, last + dt.timedelta(microseconds=1)
-        )
-        return moment is not None and moment <= now
+        return next(self._slots(last, now), None) is not None
+
+    def _slots(self, after: dt.datetime, until: dt.datetime) -> Iterator[dt.datetime]:
+        """The open wall-clock slots in (after, until], oldest first."""
+        trigger = self._wall
+        assert trigger is not None  # noqa: S101 - set for wall-clock schedules
+        moment = trigger.get_next_fire_time(None, after + dt.timedelta(microseconds=1))
+        while moment is not None and moment <= until:
+            if self.closed is None or not self.closed(
+                moment.astimezone(self.zone).date()
+            ):
+                yield moment
+            moment = trigger.get_next_fire_time(
+                moment, moment + dt.timedelta(seconds=1)
+            )
 
     def next_after(self, now: dt.datetime, last: dt.datetime | None) -> dt.datetime:
         """When it runs next (for ``status``)."""
         period = self.period
         if period is not None:
             return now if last is None else max(now, last + period)
-        moment: dt.datetime | None = self.trigger().get_next_fire_time(None, now)
-        assert moment is not None  # noqa: S101 - cron schedules never end
-        return moment
+        return next(self._slots(now - dt.timedelta(microseconds=1), now + _YEAR))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from functools import cache
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -143,6 +144,9 @@ class DaemonConfig(_Model):
     # a run missed by less than this (downtime, suspend) is caught up once
     misfire_grace_minutes: int = Field(default=360, ge=1, le=7 * 24 * 60)
     workers: int | None = Field(default=None, ge=1, le=16)  # 1 on SQLite, 4 on PG
+    # business jobs (send, alerts) skip French public holidays and these days
+    holidays: Literal["FR", "none"] = "FR"
+    closed_days: tuple[dt.date, ...] = ()
     jobs: Jobs = Jobs()
     companies: dict[str, dict[str, Slot]] = {}  # per company: job = schedule
 
