@@ -87,9 +87,14 @@ class Runner:
         self._guard = threading.Lock()
         self._active = 0  # calls of fire() in progress (running or waiting)
 
-    def load(self) -> None:
-        """Read where each job left off, and close runs a dead daemon left open."""
-        codes = sorted({j.company for j in self.jobs if self.holds(j.company)})
+    def load(self, companies: list[str] | None = None) -> None:
+        """Read where each job left off, and close runs a dead daemon left open
+        (for ``companies`` just taken over, or every company held)."""
+        codes = sorted(
+            {j.company for j in self.jobs if self.holds(j.company)}
+            if companies is None
+            else companies
+        )
         if not codes:
             return
         with self.ctx.engine.begin() as conn:

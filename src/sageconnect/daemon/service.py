@@ -197,6 +197,7 @@ def _beat(
             taken = [c for c in lock.acquire() if c not in before]
             if taken:
                 log.warning("companies_taken_over", companies=taken)
+                runner.load(taken)  # where the other daemon left off
         upcoming = [j for j in scheduler.get_jobs() if j.next_run_time is not None]
         soonest = min(upcoming, key=lambda j: j.next_run_time, default=None)
         log.info(
