@@ -72,9 +72,7 @@ def serve(config: Config, clock: Clock, engine: Engine) -> int:
         runner = Runner(ctx, jobs, holds=lock.holds)
         runner.load()
         scheduler = _scheduler(config, runner, jobs)
-        scheduler.start()
-        log = logs.get()
-        log.info(
+        logs.get().info(
             "daemon_started",
             version=__version__,
             store=_store_name(config),
@@ -82,6 +80,7 @@ def serve(config: Config, clock: Clock, engine: Engine) -> int:
             jobs=len(jobs),
             timezone=config.daemon.timezone,
         )
+        scheduler.start()
         notify("READY=1")
         notify(f"STATUS=running {len(jobs)} job(s)")
         _beat(stop, runner, scheduler, lock, config.daemon.heartbeat_seconds)
