@@ -16,7 +16,15 @@ from pathlib import Path
 import structlog
 from sqlalchemy import Engine
 
-from sageconnect import __version__, cli_credit, cli_dunning, cli_report, logs
+from sageconnect import (
+    __version__,
+    cli_credit,
+    cli_daemon,
+    cli_dunning,
+    cli_report,
+    cli_service,
+    logs,
+)
 from sageconnect.bank.folder import detect_format
 from sageconnect.clock import Clock, SystemClock
 from sageconnect.config import Config, load
@@ -93,6 +101,8 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--format", choices=["table", "csv", "json"], default="table")
     cli_dunning.register(command)
     cli_credit.register(command)
+    cli_daemon.register(command)
+    cli_service.register(command)
     cli_report.register(command)
     return parser
 

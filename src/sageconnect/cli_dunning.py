@@ -1,4 +1,4 @@
-"""Dunning commands: plan, send, run --once, pauses, the reminders ledger."""
+"""Dunning commands: plan, send, pauses, the reminders ledger."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from sageconnect import cli_credit, cli_report, logs
+from sageconnect import logs
 from sageconnect.clock import Clock, today
 from sageconnect.config import Config
 from sageconnect.dunning import ledger
@@ -21,8 +21,7 @@ from sageconnect.dunning import pauses as pause_store
 from sageconnect.dunning.edges import build_channels, build_renderer
 from sageconnect.dunning.message import Notice, Rendered
 from sageconnect.dunning.send import plan_company, send_company
-from sageconnect.errors import ConfigError, Problem, SourceUnavailable
-from sageconnect.jobs import sync_company
+from sageconnect.errors import ConfigError, Problem
 from sageconnect.report import Row, as_rows, render
 from sageconnect.store.queries import company_ids
 
@@ -40,10 +39,6 @@ def register(command: Factory) -> None:
     p.add_argument("--skipped", action="store_true", help="also list what is skipped")
     s = command("send", "plan and send the reminders due, each once", _send)
     s.add_argument("--company", help="only this company (default: all)")
-    r = command("run", "one whole cycle: sync every company, then plan and send", _run)
-    r.add_argument(
-        "--once", action="store_true", required=True, help="one cycle, then exit"
-    )
     for kind in pause_store.KINDS:
         _pause_commands(command, kind)
     rem = command("reminders", "the delivery ledger: list, or resolve one", _reminders)
@@ -183,31 +178,6 @@ def _send_all(config: Config, clock: Clock, engine: Engine, only: str | None) ->
             status = max(status, EX_TEMPFAIL)
         if report.uncertain or report.failed:
             status = max(status, EX_DATAERR)
-    return status
-
-
-def _run(args: argparse.Namespace, config: Config, clock: Clock) -> int:
-    """Sync every company, then send (for those whose sync succeeded)."""
-    del args
-    engine = _open(config)
-    status = EX_OK
-    synced = []
-    for code in config.companies:
-        try:
-            sync_company(config, code, engine, clock)
-            synced.append(code)
-        except SourceUnavailable:
-            status = max(status, EX_UNAVAILABLE)
-        except Exception:  # noqa: BLE001 - logged by the job; the others go on
-            status = max(status, 70)
-    if config.dunning is not None:
-        for code in synced:
-            status = max(status, _send_all(config, clock, engine, code))
-    if config.credit is not None:
-        for code in synced:
-            status = max(status, cli_credit.check_all(config, clock, engine, code))
-    for code in synced:
-        status = max(status, cli_report.refresh(config, clock, engine, code))
     return status
 
 

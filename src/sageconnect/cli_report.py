@@ -269,23 +269,3 @@ def _html_table(sections: list[tuple[str, list[Row]]], config: Config) -> str:
 
 def _cell(value: Any) -> str:
     return "" if value is None else str(value)
-
-
-def refresh(config: Config, clock: Clock, engine: Engine, code: str) -> int:
-    """The KPI step of a cycle: today's snapshot, the HTML file, the e-mail if due.
-
-    Returns an exit status: 0, 65 when the e-mail failed or may have left
-    twice-unsafe (uncertain), 70 when the KPIs could not be computed.
-    """
-    from sageconnect.kpi.refresh import (  # noqa: PLC0415 - only run needs it
-        mail_report,
-        refresh_company,
-    )
-
-    try:
-        refresh_company(config, code, engine, clock)
-        outcome = mail_report(config, code, engine, clock)
-    except Exception:  # noqa: BLE001 - logged; the other companies go on
-        logs.get().exception("kpi_failed", company=code)
-        return EX_SOFTWARE
-    return EX_DATAERR if outcome.status in ("failed", "uncertain") else EX_OK

@@ -31,6 +31,7 @@ from sqlalchemy.exc import ArgumentError
 
 from sageconnect.credentials import SECRET_KEYS, Secret, has_inline_secret
 from sageconnect.credit.settings import CreditConfig
+from sageconnect.daemon.settings import DaemonConfig
 from sageconnect.dunning.settings import DunningConfig, SenderConfig
 from sageconnect.errors import ConfigError, Problem
 from sageconnect.kpi.settings import ReportsConfig
@@ -221,6 +222,7 @@ class Config(_Model):
     credit: CreditConfig | None = None
     dunning: DunningConfig | None = None
     reports: ReportsConfig = ReportsConfig()
+    daemon: DaemonConfig = DaemonConfig()
     companies: dict[Annotated[str, Field(pattern=CODE)], CompanyConfig] = Field(
         min_length=1
     )

@@ -8,7 +8,9 @@
     │   └── MappingError     a mappings/*.toml is invalid, or a mapper name is unknown
     ├── SourceUnavailable    a source (file, ODBC) cannot be read now: transient,
     │                        the store is untouched and the next run retries
-    └── StoreError           the canonical store is unusable: the job stops
+    ├── StoreError           the canonical store is unusable: the job stops
+    └── Stopped              the daemon was asked to stop: the step in flight
+                             rolled back (sync) or finished and recorded (send)
 
 A malformed row is never an exception: it is a ``Reject`` value, counted in the
 job's summary line.
@@ -63,3 +65,10 @@ class SourceUnavailable(SageconnectError, OSError):  # noqa: N818 - named for th
 
 class StoreError(SageconnectError, RuntimeError):
     """The canonical store cannot be opened or upgraded."""
+
+
+class Stopped(SageconnectError):  # noqa: N818 - named for the condition
+    """A stop was requested: the current step rolled back or finished cleanly."""
+
+    def __init__(self) -> None:
+        super().__init__("stop requested")

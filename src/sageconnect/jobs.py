@@ -17,7 +17,13 @@ from sageconnect.bank.folder import read_statements
 from sageconnect.bank.lines import BankLine
 from sageconnect.clock import Clock
 from sageconnect.config import Config, FileSource
-from sageconnect.errors import ConfigError, MappingError, Problem, SourceUnavailable
+from sageconnect.errors import (
+    ConfigError,
+    MappingError,
+    Problem,
+    SourceUnavailable,
+    Stopped,
+)
 from sageconnect.mapping import registry
 from sageconnect.mapping.documents import LedgerSettings
 from sageconnect.mapping.entries import EntriesMapper
@@ -234,6 +240,9 @@ def sync_company(
             log.error(  # noqa: TRY400 - a config problem needs no traceback
                 "config_invalid", problems=len(exc.problems), first=str(exc.problems[0])
             )
+            raise
+        except Stopped:
+            log.warning("sync_interrupted", read_before_stop=report.read)
             raise
         except Exception as exc:
             log.exception("sync_failed", error_class=type(exc).__name__)

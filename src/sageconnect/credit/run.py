@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import structlog
 from sqlalchemy import Connection, Engine, select
 
-from sageconnect import failpoints, logs
+from sageconnect import failpoints, logs, shutdown
 from sageconnect.clock import Clock, today
 from sageconnect.config import Config
 from sageconnect.credit import gather, ledger
@@ -40,7 +40,7 @@ LEASE = dt.timedelta(minutes=15)  # a claim older than this died mid-send
 class Report:
     """What one check did; the fields of ``alerts_finished``."""
 
-    status: str = "done"  # done | not_synced | disabled
+    status: str = "done"  # done | not_synced | disabled | interrupted
     active: int = 0  # alerts holding after the check
     raised: int = 0
     escalated: int = 0
@@ -133,6 +133,9 @@ def check_company(
             names = _names(conn, company_id)
         _log_changes(changes, report)
         for notice in queue:
+            if shutdown.requested():  # the notice before was recorded: stop here
+                report.status = "interrupted"
+                break
             target = targets.get(notice.target)
             if target is None:
                 report.skipped += 1

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import structlog
 from sqlalchemy import Connection, Engine, select
 
-from sageconnect import failpoints, logs
+from sageconnect import failpoints, logs, shutdown
 from sageconnect.clock import Clock, today
 from sageconnect.config import Config
 from sageconnect.credit.scoring import scores
@@ -50,7 +50,7 @@ Render = Callable[[Notice, tuple[str, ...]], Rendered]  # (notice, postal addres
 class SendReport:
     """What one cycle did; the fields of send_finished."""
 
-    status: str = "done"  # done | stale | not_synced | disabled
+    status: str = "done"  # done | stale | not_synced | disabled | interrupted
     planned: int = 0
     new: int = 0
     superseded: int = 0
@@ -208,6 +208,9 @@ def send_company(
             queue = ledger.waiting(conn, company_id)
         lease = dt.timedelta(minutes=dunning.lease_minutes)
         for row_id, key, customer, channel in queue:
+            if shutdown.requested():  # the message before was recorded: stop here
+                report.status = "interrupted"
+                break
             _send_one(
                 engine,
                 planner,
@@ -229,6 +232,7 @@ def send_company(
             retry=report.retry,
             skipped=report.skipped,
             lapsed=report.lapsed,
+            interrupted=report.status == "interrupted",
             duration_s=round(time.perf_counter() - started, 3),
         )
     return report

@@ -1,8 +1,9 @@
 """Reconcile a mapper's records into the store, idempotently, in one transaction.
 
 The checkpoint (the source's fingerprint) is written in the same transaction as
-the data it covers: a crash leaves the store as it was before the run, and the
-next run reads again. A source whose fingerprint has not changed is not read.
+the data it covers: a crash, or a stop request (checked every few hundred
+records), leaves the store as it was before the run, and the next run reads
+again. A source whose fingerprint has not changed is not read.
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from sageconnect import failpoints, shutdown
+from sageconnect.errors import Stopped
 from sageconnect.ledger.matching import METHODS
 from sageconnect.mapping.protocol import Mapper, Reading
 from sageconnect.model.records import Reject
@@ -27,6 +31,8 @@ from sageconnect.store.settlements import settle
 from sageconnect.store.tables import checkpoints, companies, sync_runs
 
 BATCH = 5000
+CHECK_EVERY = 500  # records between two looks at a stop request
+T = TypeVar("T")
 STREAM = "ledger"
 
 
@@ -107,7 +113,7 @@ def sync(
             report.duration_s = round(time.perf_counter() - started, 3)
             _finish_run(conn, run, report, now())
     except BaseException as exc:
-        report.status = "failed"
+        report.status = "interrupted" if isinstance(exc, Stopped) else "failed"
         report.duration_s = round(time.perf_counter() - started, 3)
         with engine.begin() as conn:
             _finish_run(conn, run, report, now(), error=f"{type(exc).__name__}: {exc}")
@@ -128,7 +134,7 @@ def _load(
     for stage, _, _ in routes.values():
         stage.create(conn)
     buffers: dict[type, list[tuple[object, ...]]] = {kind: [] for kind in routes}
-    for record in reading.records():
+    for record in _watched(reading.records()):
         if isinstance(record, Reject):
             report.rejects.append(record)
             continue
@@ -143,6 +149,7 @@ def _load(
     for kind, (stage, _, _) in routes.items():
         stage.insert(conn, buffers[kind])
     for stage, _, target in routes.values():
+        shutdown.check()
         report.rejects += [
             Reject(
                 where=f"{target}/{key}",
@@ -179,6 +186,16 @@ def _load(
     )
     for stage, _, _ in routes.values():
         stage.drop(conn)
+
+
+def _watched(records: Iterable[T]) -> Iterator[T]:
+    """The records, with a look at a stop request every CHECK_EVERY of them: a
+    stop raises Stopped and the run's transaction rolls back."""
+    for count, record in enumerate(records, 1):
+        if count % CHECK_EVERY == 0:
+            failpoints.hit("sync.read_batch")
+            shutdown.check()
+        yield record
 
 
 def _start_run(

@@ -379,6 +379,26 @@ alert_notices = Table(
     Column("outcome_detail", Text),
 )
 
+# --- issue 8: the daemon's run history (last and next run of each job, outcome) ---
+
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("company", String(32), nullable=False),  # the config's code
+    Column("job", String(32), nullable=False),
+    Column("scheduled_for", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    # running | ok | failed | refused | interrupted | abandoned
+    Column("outcome", String(16), nullable=False),
+    Column("runner", Text, nullable=False),  # host:pid of the daemon
+    Column("detail", Text),  # why it failed or was refused (scrubbed)
+    Column("figures", Text),  # JSON: rows rejected, reminders sent...
+    UniqueConstraint("company", "job", "scheduled_for"),  # one run per slot
+    Index(None, "company", "job", "started_at"),
+)
+
 # --- issue 9: KPI history (one snapshot per company and day) and report e-mails ---
 
 kpi_snapshots = Table(

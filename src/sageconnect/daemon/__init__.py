@@ -1,0 +1,1 @@
+"""The scheduled daemon: ``sageconnect run``. The only package importing apscheduler."""
