@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import structlog
 from sqlalchemy import Connection, Engine
 
-from sageconnect import __version__, cli_credit, cli_dunning, logs
+from sageconnect import __version__, cli_credit, cli_dunning, cli_writeback, logs
 from sageconnect.bank.folder import detect_format
 from sageconnect.clock import Clock, SystemClock, today
 from sageconnect.config import Config, load
@@ -97,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--format", choices=["table", "csv", "json"], default="table")
     cli_dunning.register(command)
     cli_credit.register(command)
+    cli_writeback.register(command)
     report = command(
         "report", "print a report: balances, open-items, bank, rejects", _report
     )

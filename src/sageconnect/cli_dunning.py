@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from sageconnect import cli_credit, logs
+from sageconnect import cli_credit, cli_writeback, logs
 from sageconnect.clock import Clock, today
 from sageconnect.config import Config
 from sageconnect.dunning import ledger
@@ -27,6 +27,7 @@ from sageconnect.report import Row, as_rows, render
 from sageconnect.store.queries import company_ids
 
 EX_OK, EX_USAGE, EX_DATAERR, EX_UNAVAILABLE, EX_TEMPFAIL = 0, 64, 65, 69, 75
+EX_CONFIG = 78
 Command = Callable[[argparse.Namespace, Config, Clock], int]
 Factory = Callable[[str, str, Command], argparse.ArgumentParser]
 
@@ -203,10 +204,25 @@ def _run(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     if config.dunning is not None:
         for code in synced:
             status = max(status, _send_all(config, clock, engine, code))
+            status = max(status, _write_back(config, clock, engine, code))
     if config.credit is not None:
         for code in synced:
             status = max(status, cli_credit.check_all(config, clock, engine, code))
     return status
+
+
+def _write_back(config: Config, clock: Clock, engine: Engine, code: str) -> int:
+    """Notes for what was just sent: a failure here never stops the cycle."""
+    if config.companies[code].writeback is None:
+        return EX_OK
+    try:
+        return cli_writeback.run_all(config, clock, engine, [code])
+    except ConfigError as exc:
+        logs.get().error("writeback_refused", company=code, reason=str(exc.problems[0]))
+        return EX_CONFIG
+    except Exception:  # noqa: BLE001 - logged; sending is already done
+        logs.get().exception("writeback_failed", company=code)
+    return EX_TEMPFAIL
 
 
 def _pause(args: argparse.Namespace, config: Config, clock: Clock) -> int:

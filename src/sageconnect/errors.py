@@ -8,7 +8,9 @@
     │   └── MappingError     a mappings/*.toml is invalid, or a mapper name is unknown
     ├── SourceUnavailable    a source (file, ODBC) cannot be read now: transient,
     │                        the store is untouched and the next run retries
-    └── StoreError           the canonical store is unusable: the job stops
+    ├── StoreError           the canonical store is unusable: the job stops
+    └── WriteBackError       a note could not be written back: it stays queued
+                             and is tried again later (never twice: read first)
 
 A malformed row is never an exception: it is a ``Reject`` value, counted in the
 job's summary line.
@@ -63,3 +65,13 @@ class SourceUnavailable(SageconnectError, OSError):  # noqa: N818 - named for th
 
 class StoreError(SageconnectError, RuntimeError):
     """The canonical store cannot be opened or upgraded."""
+
+
+class WriteBackError(SageconnectError, OSError):
+    """A note could not be written into the accounting system; it stays queued."""
+
+    def __init__(self, target: str, reason: str, *, transient: bool = True) -> None:
+        self.target = target
+        self.reason = reason
+        self.transient = transient
+        super().__init__(f"{target}: {reason}")

@@ -105,6 +105,22 @@ class OdbcSource:
         finally:
             cursor.close()
 
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one INSERT or UPDATE (committed on its own); the rows it touched."""
+        pyodbc = _pyodbc()
+        cursor = self._conn.cursor()
+        try:
+            with _Watchdog(
+                cursor,
+                None if self.query_timeout_supported else self.settings.query_timeout,
+            ):
+                cursor.execute(sql, *params)
+                return int(cursor.rowcount)
+        except pyodbc.Error as exc:
+            raise unavailable(self.settings.name, exc) from None
+        finally:
+            cursor.close()
+
     def rows(
         self, sql: str, params: Sequence[Any] = ()
     ) -> Iterator[tuple[list[str], Any]]:
