@@ -35,6 +35,9 @@ class OdbcSettings:
     encoding: str = "utf-8"
     fetch_size: int = 5000
     name: str = "odbc"
+    # Text parameters as UTF-16 (SQL_C_WCHAR), converted by the driver or the
+    # driver manager into the column's code page (a writer's choice)
+    unicode_params: bool = False
 
 
 class OdbcSource:
@@ -71,6 +74,8 @@ class OdbcSource:
             self._conn.setencoding(encoding="utf-8")
         else:
             self._conn.setencoding(encoding=encoding)
+        if self.settings.unicode_params:
+            self._conn.setencoding(encoding="utf-16le", ctype=pyodbc.SQL_WCHAR)
         return self
 
     def __exit__(self, *_exc: object) -> None:

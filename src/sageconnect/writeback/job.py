@@ -315,6 +315,9 @@ def _odbc_writer(
         query_timeout=min(getattr(source, "query_timeout", 60), 120),
         encoding=settings.connection_encoding or source_encoding or spec.odbc.encoding,
         name=f"{code}:notes",
+        # the driver converts Unicode text to the column's code page, unless the
+        # integrator names the code page the driver expects
+        unicode_params=settings.connection_encoding is None,
     )
     return OdbcNoteWriter(spec.notes, odbc)
 
