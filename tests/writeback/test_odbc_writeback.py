@@ -75,7 +75,7 @@ def sent_keys(config: Path) -> list[str]:
 def queue(config: Path) -> list[Any]:
     engine = open_store(f"sqlite:///{config.parent / 'store.db'}")
     with engine.connect() as conn:
-        rows = conn.execute(select(notes).order_by(notes.c.id)).all()
+        rows = list(conn.execute(select(notes).order_by(notes.c.id)))
     engine.dispose()
     return rows
 
