@@ -4,100 +4,27 @@ drivers (SQLite ODBC, psqlODBC, MariaDB): each note once, whatever happens."""
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from notes_support import (
+    NOW,
+    RENAME,
+    assert_once_each,
+    child,
+    events,
+    queue,
+    sage_notes,
+    sent_keys,
+    setup,
+)
 from sageconnect.cli import main
 from sageconnect.clock import FixedClock
 from sageconnect.store.engine import open_store
-from sageconnect.store.tables import notes, reminders
-from support import SageDb, build_sage, drop_sage
-
-NOW = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)  # the fixture's "today"
-RENAME = {
-    "sqlite": "ALTER TABLE {0} RENAME TO {1}",
-    "postgresql": "ALTER TABLE {0} RENAME TO {1}",
-    "mariadb": "RENAME TABLE {0} TO {1}",
-}
-
-
-def setup(tmp_path: Path, db: SageDb, writeback: str = "") -> Path:
-    """A company read from ``db`` that reminds by e-mail and letter (folders)."""
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f"""
-[store]
-url = "sqlite:///{tmp_path / "store.db"}"
-[companies.bijou]
-name = "Bijou SA"
-[companies.bijou.source]
-mapping = "sage100"
-{db.source_settings}
-[companies.bijou.writeback]
-writer = "odbc"
-{writeback}
-[dunning]
-[dunning.scenarios.standard]
-steps = [
-  {{ id = "first_reminder", days = 5, channels = ["email"], template = "first_reminder" }},
-  {{ id = "formal_notice", days = 45, channels = ["letter"], template = "formal_notice", tone = "formal", claim_interest = true, claim_indemnity = true, pay_within_days = 8 }},
-]
-[dunning.channels.email]
-kind = "folder"
-path = "{tmp_path / "mails"}"
-[dunning.channels.letter]
-kind = "folder"
-path = "{tmp_path / "letters"}"
-""",
-        encoding="utf-8",
-    )
-    return config
-
-
-def sent_keys(config: Path) -> list[str]:
-    engine = open_store(f"sqlite:///{config.parent / 'store.db'}")
-    with engine.connect() as conn:
-        keys = conn.execute(
-            select(reminders.c.key).where(reminders.c.state == "sent")
-        ).scalars()
-        found = list(keys)
-    engine.dispose()
-    return found
-
-
-def queue(config: Path) -> list[Any]:
-    engine = open_store(f"sqlite:///{config.parent / 'store.db'}")
-    with engine.connect() as conn:
-        rows = list(conn.execute(select(notes).order_by(notes.c.id)))
-    engine.dispose()
-    return rows
-
-
-def sage_notes(db: SageDb) -> list[tuple[str, str]]:
-    with db.admin() as conn:
-        rows = conn.execute("SELECT CT_Num, ME_Commentaire FROM F_COMPTETMEDIA")
-        return [(str(c).strip(), str(t)) for c, t in rows.fetchall()]
-
-
-def assert_once_each(db: SageDb, keys: list[str]) -> None:
-    """Exactly one note in Sage per reminder sent, and no other."""
-    found = sage_notes(db)
-    assert keys
-    for key in keys:
-        mine = [t for _, t in found if t.startswith(f"(sc:{key[:10]})")]
-        assert len(mine) == 1, (key, mine)
-    assert len(found) == len(keys)
-
-
-def events(err: str) -> list[dict[str, Any]]:
-    return [json.loads(x) for x in err.splitlines() if x.startswith("{")]
+from sageconnect.store.tables import notes
+from support import build_sage, drop_sage
 
 
 @pytest.mark.parametrize("target", ["sqlite", "postgresql", "mariadb"])
@@ -143,19 +70,6 @@ def test_a_note_is_cut_to_the_column_and_kept_whole_in_the_store(
             assert "€" in row.text
     finally:
         drop_sage(db)
-
-
-def child(config: Path, *argv: str, failpoint: str = "") -> int:
-    env = {**os.environ, "SAGECONNECT_FAILPOINTS": failpoint}
-    code = "import sys; from sageconnect.cli import main; sys.exit(main(sys.argv[1:]))"
-    done = subprocess.run(
-        [sys.executable, "-c", code, *argv, "-c", str(config)],
-        env=env,
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-    return done.returncode
 
 
 @pytest.mark.parametrize("target", ["sqlite", "postgresql"])
