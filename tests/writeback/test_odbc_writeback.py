@@ -22,6 +22,7 @@ from notes_support import (
 )
 from sageconnect.cli import main
 from sageconnect.clock import FixedClock
+from sageconnect.mapping.registry import PROJECT_MAPPINGS
 from sageconnect.store.engine import open_store
 from sageconnect.store.tables import notes
 from support import build_sage, drop_sage
@@ -164,3 +165,47 @@ def test_the_step_and_date_go_on_each_invoice_entry(tmp_path: Path) -> None:
     assert changed <= dated
     assert all(after[n][0] in (1, 2) for n in dated)
     assert all((before[n] or 0) <= after[n][0] for n in dated)
+
+
+def test_an_information_libre_column_takes_the_latest_note(tmp_path: Path) -> None:
+    """A mapping whose [notes] UPDATEs a custom F_COMPTET column: each customer
+    reminded shows its latest note there, written once."""
+    db = build_sage("sqlite", tmp_path)
+    with db.admin() as conn:
+        conn.execute("ALTER TABLE F_COMPTET ADD COLUMN [Dernière relance] VARCHAR(69)")
+    mappings = tmp_path / "mappings"
+    mappings.mkdir()
+    text = (PROJECT_MAPPINGS / "sage100.toml").read_text(encoding="utf-8")
+    head, _, tail = text.partition("[notes]\n")
+    _, _, entries = tail.partition("[notes.entries]")
+    (mappings / "sage-libre.toml").write_text(
+        head.replace('name = "sage100"', 'name = "sage-libre"')
+        + """[notes]
+length = 69
+find = "SELECT COUNT(*) FROM F_COMPTET WHERE CT_Num = ? AND [Dernière relance] LIKE ?"
+find_params = ["customer", "marker_like"]
+write = "UPDATE F_COMPTET SET [Dernière relance] = ? WHERE CT_Num = ?"
+write_params = ["text", "customer"]
+[notes.entries]"""
+        + entries,
+        encoding="utf-8",
+    )
+    config = setup(tmp_path, db)
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            'mapping = "sage100"', 'mapping = "sage-libre"'
+        ),
+        encoding="utf-8",
+    )
+    clock = FixedClock(NOW)
+    assert main(["run", "--once", "-c", str(config)], clock) == 0
+    assert main(["writeback", "-c", str(config)], clock) == 0
+    keys = {k[:10]: k for k in sent_keys(config)}
+    with db.admin() as conn:
+        shown = conn.execute(
+            "SELECT CT_Num, [Dernière relance] FROM F_COMPTET"
+            " WHERE [Dernière relance] IS NOT NULL"
+        ).fetchall()
+    assert len(shown) == len({r.customer for r in queue(config)})
+    assert all(t[4:14] in keys and len(t) <= 69 for _, t in shown)
+    assert sage_notes(db) == []

@@ -69,7 +69,7 @@ def installed_writer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return site
 
 
-def fec_company(tmp_path: Path, writeback: str) -> Path:
+def fec_company(tmp_path: Path, writeback: str, store: str = "") -> Path:
     """A FEC company: C1 owes FA1 (20 days late), C2 owes FA2 (10 days late)."""
     lines = []
     for n, (customer, name, late) in enumerate(
@@ -93,7 +93,7 @@ def fec_company(tmp_path: Path, writeback: str) -> Path:
     config.write_text(
         f"""
 [store]
-url = "sqlite:///{tmp_path / "store.db"}"
+url = "{store or f"sqlite:///{tmp_path / 'store.db'}"}"
 [companies.acme]
 name = "ACME SAS"
 contacts = "contacts.csv"
@@ -210,3 +210,27 @@ def test_reminders_sent_before_since_get_no_note(tmp_path: Path) -> None:
     )
     assert main(["run", "--once", "-c", str(config)], FixedClock(NOW)) == 0
     assert not list((tmp_path / "notes").glob("*.csv"))
+
+
+def test_a_failed_write_waits_then_goes_through_once_on_either_store(
+    store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The queue on SQLite and PostgreSQL: a blocked folder makes the notes wait
+    (exit 75, writeback_pending), the retry delay is kept, then each goes once."""
+    config = fec_company(tmp_path, 'writer = "file"\nfolder = "notes"', store_url)
+    (tmp_path / "notes").write_text("not a folder", encoding="utf-8")
+    clock = FixedClock(NOW)
+    capsys.readouterr()
+    assert main(["run", "--once", "-c", str(config)], clock) == 75
+    logged = [json.loads(x) for x in capsys.readouterr().err.splitlines()]
+    (pending,) = [e for e in logged if e["event"] == "writeback_pending"]
+    assert pending["pending"] == 2
+    assert "not a folder" not in pending["reason"]
+    (tmp_path / "notes").unlink()
+    assert main(["writeback", "-c", str(config)], clock) == 0  # not due yet
+    assert not (tmp_path / "notes").exists()
+    clock.advance(dt.timedelta(minutes=5))
+    assert main(["writeback", "-c", str(config)], clock) == 0
+    assert main(["writeback", "-c", str(config)], clock) == 0
+    (day_file,) = (tmp_path / "notes").glob("*.csv")
+    assert len(day_file.read_bytes().splitlines()) == 1 + 2
