@@ -18,7 +18,14 @@ from zoneinfo import ZoneInfo
 import structlog
 from sqlalchemy import Connection, Engine
 
-from sageconnect import __version__, cli_credit, cli_dunning, cli_writeback, logs
+from sageconnect import (
+    __version__,
+    cli_credit,
+    cli_dunning,
+    cli_writeback,
+    logs,
+    writeback,
+)
 from sageconnect.bank.folder import detect_format
 from sageconnect.clock import Clock, SystemClock, today
 from sageconnect.config import Config, load
@@ -157,6 +164,7 @@ def _check(args: argparse.Namespace, config: Config, _clock: Clock) -> int:
             problems += exc.problems
         except ValueError as exc:
             problems.append(Problem("dunning.channels", "(see below)", str(exc)))
+    problems += writeback.problems(config, _clock)
     if problems:
         raise ConfigError(problems)
     print(f"{args.config}: OK, {len(config.companies)} company(ies)")

@@ -36,6 +36,11 @@ def register(command: Factory) -> None:
     )
     w.add_argument("--company", help="only this company (default: all that write back)")
     w.add_argument("--list", action="store_true", help="show the queue, write nothing")
+    w.add_argument(
+        "--now",
+        action="store_true",
+        help="also the notes waiting out a retry delay (the target is back)",
+    )
     w.add_argument("--state", help="list: only this state (pending, writing, written)")
     w.add_argument("--format", choices=["table", "csv", "json"], default="table")
 
@@ -68,14 +73,21 @@ def _writeback(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     if args.list:
         sys.stdout.write(render(_queue(engine, codes, args.state), args.format))
         return EX_OK
-    return run_all(config, clock, engine, codes)
+    return run_all(config, clock, engine, codes, now=args.now)
 
 
-def run_all(config: Config, clock: Clock, engine: Engine, codes: list[str]) -> int:
+def run_all(
+    config: Config,
+    clock: Clock,
+    engine: Engine,
+    codes: list[str],
+    *,
+    now: bool = False,
+) -> int:
     """Write back for each company; 75 when notes stay queued after a failure."""
     status = EX_OK
     for code in codes:
-        report = writeback_company(config, code, engine, clock)
+        report = writeback_company(config, code, engine, clock, now=now)
         if report.status == "failing":
             status = EX_TEMPFAIL
     return status

@@ -234,3 +234,26 @@ def test_a_failed_write_waits_then_goes_through_once_on_either_store(
     assert main(["writeback", "-c", str(config)], clock) == 0
     (day_file,) = (tmp_path / "notes").glob("*.csv")
     assert len(day_file.read_bytes().splitlines()) == 1 + 2
+
+
+def test_check_reports_a_writeback_that_cannot_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """sageconnect check finds a writer the mapping cannot serve, before any run."""
+    config = fec_company(tmp_path, 'writer = "odbc"')
+    assert main(["check", "-c", str(config)]) == 78
+    assert "companies.acme.writeback.writer" in capsys.readouterr().err
+
+
+def test_now_writes_the_notes_waiting_out_their_delay(tmp_path: Path) -> None:
+    """Once the target is back, writeback --now need not wait for the next try."""
+    config = fec_company(tmp_path, 'writer = "file"\nfolder = "notes"')
+    (tmp_path / "notes").write_text("", encoding="utf-8")
+    clock = FixedClock(NOW)
+    assert main(["run", "--once", "-c", str(config)], clock) == 75
+    (tmp_path / "notes").unlink()
+    assert main(["writeback", "-c", str(config)], clock) == 0
+    assert not (tmp_path / "notes").exists()
+    assert main(["writeback", "--now", "-c", str(config)], clock) == 0
+    (day_file,) = (tmp_path / "notes").glob("*.csv")
+    assert len(day_file.read_bytes().splitlines()) == 1 + 2

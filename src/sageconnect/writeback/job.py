@@ -159,7 +159,9 @@ class _Job:
         return True
 
 
-def run(config: Config, code: str, engine: Engine, clock: Clock) -> WritebackReport:
+def run(
+    config: Config, code: str, engine: Engine, clock: Clock, *, now: bool = False
+) -> WritebackReport:
     report = WritebackReport(company=code)
     settings = config.companies[code].writeback
     if settings is None:
@@ -171,16 +173,16 @@ def run(config: Config, code: str, engine: Engine, clock: Clock) -> WritebackRep
         writer = build_writer(config, code, clock)
         job = _Job(config, code, engine, clock, settings, writer, report)
         report.writer = writer.name
-        now = clock.now()
+        at = clock.now()
         with engine.begin() as conn:
             company_id = company_ids(conn).get(code)
             if company_id is None:
                 log.warning("writeback_refused", reason="company never synced")
                 report.status = "not_synced"
                 return report
-            report.released = queue.release_lapsed(conn, company_id, now)
-            report.queued = job.enqueue(conn, company_id, now)
-            todo = queue.due(conn, company_id, now)
+            report.released = queue.release_lapsed(conn, company_id, at)
+            report.queued = job.enqueue(conn, company_id, at)
+            todo = queue.due(conn, company_id, at, waiting_too=now)
         try:
             job.write_all(todo)
         finally:

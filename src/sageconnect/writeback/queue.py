@@ -164,8 +164,12 @@ def release_lapsed(conn: Connection, company: int, now: dt.datetime) -> int:
     ).rowcount
 
 
-def due(conn: Connection, company: int, now: dt.datetime) -> list[Queued]:
-    """Pending notes whose time has come, oldest first, with their invoices."""
+def due(
+    conn: Connection, company: int, now: dt.datetime, *, waiting_too: bool = False
+) -> list[Queued]:
+    """Pending notes whose time has come (``waiting_too``: all pending ones),
+    oldest first, with their invoices."""
+    when = [] if waiting_too else [notes.c.next_try <= now.astimezone(dt.UTC)]
     rows = conn.execute(
         select(
             notes.c.id.label("note_id"),
@@ -177,11 +181,7 @@ def due(conn: Connection, company: int, now: dt.datetime) -> list[Queued]:
         )
         .join(reminders, reminders.c.id == notes.c.reminder_id)
         .join(customers, customers.c.id == reminders.c.customer_id)
-        .where(
-            notes.c.company_id == company,
-            notes.c.state == "pending",
-            notes.c.next_try <= now.astimezone(dt.UTC),
-        )
+        .where(notes.c.company_id == company, notes.c.state == "pending", *when)
         .order_by(notes.c.id)
     ).all()
     wanted = {row.id for row in rows}
