@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from sageconnect.writeback.text import amount, encodable, fit, marker, note_text
 
 KEY = "d38ef5ac2bc921b94f7786e1aeebbc6f"
@@ -67,3 +70,20 @@ def test_amounts_use_french_grouping_and_the_euro_sign() -> None:
     assert amount(Decimal("1234567.89")) == "1 234 567,89 €"
     assert amount(Decimal(-5)) == "-5,00 €"
     assert amount(Decimal("0.5")) == "0,50 €"
+
+
+@given(
+    text=st.text(min_size=1, max_size=300),
+    length=st.integers(min_value=20, max_value=200),
+    encoding=st.sampled_from(["cp1252", "utf-8", "ascii"]),
+)
+def test_fitted_text_always_fits_and_keeps_its_start(
+    text: str, length: int, encoding: str
+) -> None:
+    """Whatever the text, the result encodes in at most ``length`` bytes and is a
+    start of the (encodable, single-spaced) original."""
+    whole = encodable(" ".join(text.split()), encoding)
+    short = fit(text, length, encoding)
+    assert len(short.encode(encoding)) <= length
+    tail = encodable("…", encoding)
+    assert short == whole or whole.startswith(short.removesuffix(tail))

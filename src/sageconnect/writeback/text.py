@@ -80,7 +80,7 @@ def fit(text: str, length: int | None, encoding: str) -> str:
         return text
     tail = encodable("…", encoding)
     room = length - len(tail.encode(encoding))
-    cut = text
+    cut = text[:room]  # every character takes at least one byte
     while len(cut.encode(encoding)) > room:
         cut = cut[:-1]
     head, space, _ = cut.rpartition(" ")
