@@ -15,7 +15,7 @@ from sageconnect.cli import main
 from sageconnect.clock import FixedClock
 from sageconnect.config import load
 from sageconnect.testing import assert_note_writer
-from sageconnect.writeback.job import build_writer
+from sageconnect.writeback.writers import build_writer
 from support import fec_lines
 
 NOW = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)

@@ -38,7 +38,7 @@ def problems(config: Config, clock: Clock) -> list[Problem]:
     ``check`` and a daemon's start-up): a mapping without [notes], an unknown
     or broken plug-in, entries without [notes.entries]."""
     from sageconnect.errors import ConfigError  # noqa: PLC0415 - config imports us
-    from sageconnect.writeback.job import build_writer  # noqa: PLC0415
+    from sageconnect.writeback.writers import build_writer  # noqa: PLC0415
 
     found: list[Problem] = []
     for code, company in config.companies.items():

@@ -10,34 +10,27 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass
-from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy import Connection, Engine
 
 from sageconnect import failpoints, logs
-from sageconnect.clock import Clock, today
-from sageconnect.config import Config, OdbcSource
-from sageconnect.errors import ConfigError, MappingError, Problem, WriteBackError
-from sageconnect.mapping import registry
-from sageconnect.mapping.spec import MappingSpec
+from sageconnect.clock import Clock
+from sageconnect.config import Config
+from sageconnect.errors import WriteBackError
 from sageconnect.model.notes import Note, NoteKind
-from sageconnect.plugin import WriterContext
-from sageconnect.readers.odbc import OdbcSettings
 from sageconnect.store.queries import company_ids
 from sageconnect.writeback import queue
-from sageconnect.writeback.file_writer import FileNoteWriter
-from sageconnect.writeback.odbc_writer import OdbcNoteWriter
 from sageconnect.writeback.report import WritebackReport
 from sageconnect.writeback.settings import WritebackConfig
 from sageconnect.writeback.text import fit, marker, note_text
+from sageconnect.writeback.writers import build_writer
 
 if TYPE_CHECKING:
     from sageconnect.mapping.protocol import NoteWriter
 
-GROUP = "sageconnect.note_writers"
 STOP_AFTER = 3  # failures in a row: the target is down, the rest waits
 
 
@@ -122,24 +115,7 @@ class _Job:
                 self.writer.write(note)
                 failpoints.hit("writeback.after_write_before_record")
         except Exception as exc:  # noqa: BLE001 - a plug-in may raise anything
-            reason = exc.reason if isinstance(exc, WriteBackError) else repr(exc)
-            wait = _backoff(self.settings, item.attempts)
-            with self.engine.begin() as conn:
-                queue.failed(
-                    conn,
-                    item.id,
-                    attempt,
-                    reason=reason,
-                    next_try=self.clock.now() + wait,
-                )
-            self.report.failed += 1
-            self.report.last_error = reason[:300]
-            log.warning(
-                "note_write_failed",
-                reason=reason[:300],
-                attempts=item.attempts + 1,
-                retry_in_min=int(wait.total_seconds() // 60),
-            )
+            self.failed(item, attempt, exc, log)
             return False
         with self.engine.begin() as conn:
             queue.written(
@@ -157,6 +133,25 @@ class _Job:
             self.report.written += 1
             log.info("note_written", marker=note.marker, writer=self.writer.name)
         return True
+
+    def failed(
+        self, item: queue.Queued, attempt: str, exc: Exception, log: Any
+    ) -> None:
+        """Back in the queue until the retry delay has passed; said in the log."""
+        reason = exc.reason if isinstance(exc, WriteBackError) else repr(exc)
+        wait = _backoff(self.settings, item.attempts)
+        with self.engine.begin() as conn:
+            queue.failed(
+                conn, item.id, attempt, reason=reason, next_try=self.clock.now() + wait
+            )
+        self.report.failed += 1
+        self.report.last_error = reason[:300]
+        log.warning(
+            "note_write_failed",
+            reason=reason[:300],
+            attempts=item.attempts + 1,
+            retry_in_min=int(wait.total_seconds() // 60),
+        )
 
 
 def run(
@@ -189,27 +184,33 @@ def run(
             writer.close()
         with engine.connect() as conn:
             report.pending, report.next_try = queue.pending(conn, company_id)
-        if report.failed:
-            report.status = "failing"
-            log.error(
-                "writeback_pending",
-                writer=writer.name,
-                pending=report.pending,
-                next_try=report.next_try.isoformat() if report.next_try else None,
-                reason=report.last_error,
-            )
-        log.info(
-            "writeback_finished",
-            writer=writer.name,
-            queued=report.queued,
-            written=report.written,
-            found=report.found,
-            failed=report.failed,
-            released=report.released,
-            pending=report.pending,
-            duration_s=round(time.perf_counter() - started, 3),
-        )
+        _summary(report, time.perf_counter() - started)
     return report
+
+
+def _summary(report: WritebackReport, seconds: float) -> None:
+    """writeback_pending when notes wait after a failure, and the job's line."""
+    log = logs.get()
+    if report.failed:
+        report.status = "failing"
+        log.error(
+            "writeback_pending",
+            writer=report.writer,
+            pending=report.pending,
+            next_try=report.next_try.isoformat() if report.next_try else None,
+            reason=report.last_error,
+        )
+    log.info(
+        "writeback_finished",
+        writer=report.writer,
+        queued=report.queued,
+        written=report.written,
+        found=report.found,
+        failed=report.failed,
+        released=report.released,
+        pending=report.pending,
+        duration_s=round(seconds, 3),
+    )
 
 
 def _level(config: Config, scenario: str, step: str) -> int:
@@ -252,114 +253,3 @@ def _backoff(settings: WritebackConfig, attempts: int) -> dt.timedelta:
     return min(
         dt.timedelta(minutes=minutes), dt.timedelta(hours=settings.max_retry_hours)
     )
-
-
-def build_writer(config: Config, code: str, clock: Clock) -> NoteWriter:
-    """The writer a company's writeback table names; ConfigError when it cannot be."""
-    company = config.companies[code]
-    settings = company.writeback
-    assert settings is not None  # noqa: S101 - the caller checked
-    key = f"companies.{code}.writeback"
-    if settings.writer == "file":
-        tz = ZoneInfo(company.timezone)
-        return FileNoteWriter(
-            config.resolve_path(settings.folder or "."),
-            code,
-            lambda: today(clock, tz),
-            encoding=settings.encoding,
-            length=settings.length,
-        )
-    if settings.writer == "odbc":
-        return _odbc_writer(config, code, settings, key)
-    return _plugin_writer(config, code, settings, clock, key)
-
-
-def _odbc_writer(
-    config: Config, code: str, settings: WritebackConfig, key: str
-) -> OdbcNoteWriter:
-    from sageconnect.jobs import mapping_folders  # noqa: PLC0415 - jobs is heavy
-
-    source = config.companies[code].source
-    found = registry.resolve(
-        source.mapping, mapping_folders(config), key=f"companies.{code}.source.mapping"
-    )
-    spec = found if isinstance(found, MappingSpec) else None
-    if spec is None or spec.notes is None:
-        raise ConfigError(
-            [
-                Problem(
-                    f"{key}.writer",
-                    "'odbc'",
-                    f"a mapping with a [notes] section ({source.mapping} has none):"
-                    ' or writer = "file"',
-                )
-            ]
-        )
-    if settings.entries and spec.notes.entries is None:
-        raise ConfigError(
-            [
-                Problem(
-                    f"{key}.entries", "true", f"a [notes.entries] in {source.mapping}"
-                )
-            ]
-        )
-    own = settings.own_connection()
-    if own is None and not isinstance(source, OdbcSource):
-        raise ConfigError(
-            [Problem(f"{key}.writer", "'odbc'", "an ODBC source, or a dsn here")]
-        )
-    secret = settings.password if own else getattr(source, "password", None)
-    source_encoding = None if own else getattr(source, "encoding", None)
-    odbc = OdbcSettings(
-        connection_string=own or cast("OdbcSource", source).odbc_string(),
-        password=secret.get_secret_value() if secret else None,
-        login_timeout=getattr(source, "login_timeout", 15),
-        query_timeout=min(getattr(source, "query_timeout", 60), 120),
-        encoding=settings.connection_encoding or source_encoding or spec.odbc.encoding,
-        name=f"{code}:notes",
-        # the driver converts Unicode text to the column's code page, unless the
-        # integrator names the code page the driver expects
-        unicode_params=settings.connection_encoding is None,
-    )
-    return OdbcNoteWriter(spec.notes, odbc)
-
-
-def _plugin_writer(
-    config: Config, code: str, settings: WritebackConfig, clock: Clock, key: str
-) -> NoteWriter:
-    found = {ep.name: ep for ep in entry_points(group=GROUP)}
-    entry = found.get(settings.writer)
-    if entry is None:
-        names = ", ".join(["odbc", "file", *sorted(found)])
-        raise MappingError(
-            [Problem(f"{key}.writer", repr(settings.writer), f"one of: {names}")]
-        )
-    context = WriterContext(
-        company=code,
-        options=dict(settings.options),
-        now=clock.now,
-        base_dir=config.base_dir,
-    )
-    try:
-        writer = entry.load()(context)
-    except Exception as exc:
-        raise MappingError(
-            [
-                Problem(
-                    f"{key}.writer", repr(entry.name), f"a plug-in that loads ({exc!r})"
-                )
-            ]
-        ) from exc
-    if not all(
-        callable(getattr(writer, m, None)) for m in ("exists", "write", "close")
-    ):
-        raise MappingError(
-            [
-                Problem(
-                    f"{key}.writer",
-                    repr(entry.name),
-                    "a NoteWriter (exists, write, close)",
-                )
-            ]
-        )
-    return cast("NoteWriter", writer)
