@@ -40,6 +40,7 @@ def test_the_full_text_says_when_how_what_and_how_much() -> None:
 def test_the_marker_is_the_start_of_the_reminder_key() -> None:
     """The accountant finds the reminder in `reminders list` from the note."""
     assert marker(KEY) == "(sc:d38ef5ac2b)"
+    assert marker(KEY, "failed") == "(sc:d38ef5ac2b-e)"
     assert marker("not-hex") != marker("not-hex2")
 
 

@@ -16,6 +16,7 @@ from sageconnect.clock import FixedClock
 from sageconnect.config import load
 from sageconnect.testing import assert_note_writer
 from sageconnect.writeback.writers import build_writer
+from servers import StartSmtp
 from support import fec_lines
 
 NOW = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
@@ -69,7 +70,9 @@ def installed_writer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return site
 
 
-def fec_company(tmp_path: Path, writeback: str, store: str = "") -> Path:
+def fec_company(
+    tmp_path: Path, writeback: str, store: str = "", email: str = ""
+) -> Path:
     """A FEC company: C1 owes FA1 (20 days late), C2 owes FA2 (10 days late)."""
     lines = []
     for n, (customer, name, late) in enumerate(
@@ -106,8 +109,7 @@ path = "fec"
 [dunning.scenarios.standard]
 steps = [{{ id = "first_reminder", days = 5, channels = ["email"], template = "first_reminder" }}]
 [dunning.channels.email]
-kind = "folder"
-path = "{tmp_path / "mails"}"
+{email or f'kind = "folder"{chr(10)}path = "{tmp_path / "mails"}"'}
 """,
         encoding="utf-8",
     )
@@ -257,3 +259,36 @@ def test_now_writes_the_notes_waiting_out_their_delay(tmp_path: Path) -> None:
     assert main(["writeback", "--now", "-c", str(config)], clock) == 0
     (day_file,) = (tmp_path / "notes").glob("*.csv")
     assert len(day_file.read_bytes().splitlines()) == 1 + 2
+
+
+def test_a_refused_reminder_gets_a_failed_note_with_the_reply(
+    tmp_path: Path, smtp_server: StartSmtp
+) -> None:
+    """outcomes = ["sent", "failed"]: the customer whose mailbox refused gets a
+    note saying so (the address masked), the other one its sent note."""
+    port, box = smtp_server("rcpt550")
+    box.refused = "compta@etoile.example"
+    smtp = (
+        f'kind = "smtp"\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n'
+        'timeout = 5\nfrom_address = "relances@acme.example"'
+    )
+    config = fec_company(
+        tmp_path,
+        'writer = "file"\nfolder = "notes"\noutcomes = ["sent", "failed"]',
+        email=smtp,
+    )
+    clock = FixedClock(NOW)
+    assert main(["run", "--once", "-c", str(config)], clock) == 65
+    assert main(["run", "--once", "-c", str(config)], clock) == 0
+    (day_file,) = (tmp_path / "notes").glob("*.csv")
+    lines = day_file.read_bytes().decode("cp1252").splitlines()[1:]
+    by_customer = {line.split(";")[2]: line for line in lines}
+    assert len(lines) == 2
+    assert "-e);" in by_customer["C1"]
+    assert ";failed;1200,00;0,00;0,00;FA1;" in by_customer["C1"]
+    assert (
+        "e-mail échouée (rcpt 550 5.1.1 <<email>>: Recipient address rejected)"
+        in (by_customer["C1"])
+    )
+    assert "etoile.example" not in by_customer["C1"]
+    assert "e-mail envoyée ; fact. FA2" in by_customer["C2"]

@@ -388,6 +388,7 @@ notes = Table(
     Column("company_id", ForeignKey("companies.id"), nullable=False),
     Column("reminder_id", ForeignKey("reminders.id"), nullable=False),
     Column("kind", String(8), nullable=False),  # note | entries
+    Column("outcome", String(12), nullable=False),  # sent | failed: the event noted
     Column("marker", String(24), nullable=False),  # found by read-before-write
     Column("customer", Text, nullable=False),
     Column("target", Text, nullable=False),  # the writer: odbc | file | a plug-in
@@ -402,6 +403,6 @@ notes = Table(
     Column("written_at", DateTime(timezone=True)),
     Column("found", Boolean, nullable=False, server_default=false()),
     Column("last_error", Text),
-    UniqueConstraint("reminder_id", "kind"),
+    UniqueConstraint("reminder_id", "kind", "outcome"),  # one note per event
     Index(None, "company_id", "state"),
 )

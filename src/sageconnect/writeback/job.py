@@ -51,37 +51,44 @@ class _Job:
         return ZoneInfo(self.config.companies[self.code].timezone)
 
     def enqueue(self, conn: Connection, company_id: int, now: dt.datetime) -> int:
-        kinds: tuple[NoteKind, ...] = ("note",)
+        """A note per event not queued yet; the step on the entries for sent only."""
+        events: list[tuple[NoteKind, str]] = [
+            ("note", o) for o in self.settings.outcomes
+        ]
         if self.settings.entries:
-            kinds = ("note", "entries")
+            events.append(("entries", "sent"))
         added = 0
-        for kind in kinds:
-            for sent in queue.unqueued(conn, company_id, kind, self.settings.since):
-                mark = marker(sent.key)
-                text = note_text(
-                    mark=mark,
-                    on=sent.day(self.tz),
-                    level=_level(self.config, sent.scenario, sent.step),
-                    step=sent.step,
-                    channel=sent.channel,
-                    outcome="sent",
-                    total=sent.total,
-                    interest=sent.interest,
-                    indemnity=sent.indemnity,
-                    numbers=sent.numbers,
-                )
+        for kind, outcome in events:
+            found = queue.unqueued(conn, company_id, kind, outcome, self.settings.since)
+            for sent in found:
+                mark = marker(sent.key, outcome)
                 queue.enqueue(
                     conn,
                     company_id,
                     sent,
                     kind=kind,
                     marker=mark,
-                    text=text,
+                    text=self.text(sent, mark),
                     target=self.writer.name,
                     now=now,
                 )
                 added += 1
         return added
+
+    def text(self, sent: queue.Sent, mark: str) -> str:
+        return note_text(
+            mark=mark,
+            on=sent.day(self.tz),
+            level=_level(self.config, sent.scenario, sent.step),
+            step=sent.step,
+            channel=sent.channel,
+            outcome=sent.outcome,
+            total=sent.total,
+            interest=sent.interest,
+            indemnity=sent.indemnity,
+            numbers=sent.numbers,
+            detail=sent.detail if sent.outcome == "failed" else "",
+        )
 
     def write_all(self, todo: list[queue.Queued]) -> None:
         in_a_row = 0
@@ -233,7 +240,7 @@ def _note(item: queue.Queued, code: str, tz: ZoneInfo, writer: NoteWriter) -> No
         step=sent.step,
         level=_level_from_text(item.text),
         channel=sent.channel,
-        outcome="sent",
+        outcome=sent.outcome,
         total=sent.total,
         interest=sent.interest,
         indemnity=sent.indemnity,

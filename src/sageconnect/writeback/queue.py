@@ -1,4 +1,5 @@
-"""The write-back queue in the store: one row per reminder sent and kind of note.
+"""The write-back queue in the store: one row per reminder event (sent, or
+failed) and kind of note.
 
 pending -> writing (claimed under a lease) -> written. A failed write goes back
 to pending with a later ``next_try`` (doubling, capped). A claim whose lease ran
@@ -12,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -30,7 +31,7 @@ from sageconnect.store.tables import (
 
 @dataclass(frozen=True, slots=True)
 class Sent:
-    """A reminder that went out, with what its note says."""
+    """A reminder that went out (or failed to), with what its note says."""
 
     reminder_id: int
     key: str
@@ -44,6 +45,8 @@ class Sent:
     interest: Decimal
     indemnity: Decimal
     numbers: tuple[str, ...]
+    outcome: str  # sent | failed
+    detail: str  # the channel's answer (e.g. an SMTP reply) for a failure
 
     def day(self, tz: dt.tzinfo) -> dt.date:
         """The day it left, at the company's site."""
@@ -84,6 +87,8 @@ def _sent(row: Any) -> Sent:
         interest=Decimal(body.get("total_interest", "0")),
         indemnity=Decimal(body.get("total_indemnity", "0")),
         numbers=tuple(line["number"] for line in body.get("lines", [])),
+        outcome=row.state,
+        detail=row.outcome_detail or "",
     )
 
 
@@ -98,21 +103,30 @@ _SENT_COLUMNS = (
     reminders.c.claimed_at,
     reminders.c.planned_on,
     reminders.c.payload,
+    reminders.c.state,
+    reminders.c.outcome_detail,
 )
 
 
 def unqueued(
-    conn: Connection, company: int, kind: NoteKind, since: dt.date | None
+    conn: Connection,
+    company: int,
+    kind: NoteKind,
+    outcome: str,
+    since: dt.date | None,
 ) -> list[Sent]:
-    """Reminders sent that have no note of this kind queued yet, oldest first."""
+    """Reminders in state ``outcome`` (sent, failed) without this note queued,
+    oldest first."""
     query = (
         select(*_SENT_COLUMNS)
         .join(customers, customers.c.id == reminders.c.customer_id)
         .where(
             reminders.c.company_id == company,
-            reminders.c.state == "sent",
+            reminders.c.state == outcome,
             ~exists().where(
-                notes.c.reminder_id == reminders.c.id, notes.c.kind == kind
+                notes.c.reminder_id == reminders.c.id,
+                notes.c.kind == kind,
+                notes.c.outcome == outcome,
             ),
         )
         .order_by(reminders.c.id)
@@ -138,6 +152,7 @@ def enqueue(
             company_id=company,
             reminder_id=sent.reminder_id,
             kind=kind,
+            outcome=sent.outcome,
             marker=marker,
             customer=sent.customer,
             target=target,
@@ -174,6 +189,7 @@ def due(
         select(
             notes.c.id.label("note_id"),
             notes.c.kind,
+            notes.c.outcome.label("noted"),
             notes.c.marker,
             notes.c.text,
             notes.c.attempts,
@@ -201,8 +217,10 @@ def due(
             marker=row.marker,
             text=row.text,
             attempts=row.attempts,
-            sent=_sent(row),
-            invoices=tuple(carried[row.id]),
+            sent=(sent := replace(_sent(row), outcome=row.noted)),
+            # a failed reminder's items are freed: its invoices by number only
+            invoices=tuple(carried[row.id])
+            or tuple(NotedInvoice(key="", number=n) for n in sent.numbers),
         )
         for row in rows
     ]

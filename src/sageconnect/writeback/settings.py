@@ -27,6 +27,9 @@ class WritebackConfig(BaseModel):
 
     writer: str = Field(default="odbc", pattern=WRITER)
     entries: bool = False  # also set the step and date on each invoice's entry
+    # which events get a note: sent, and failed (refused for good: a bad address
+    # the customer record in Sage should fix)
+    outcomes: tuple[Literal["sent", "failed"], ...] = ("sent",)
     since: dt.date | None = None  # reminders sent before this day get no note
     folder: str | None = None  # file writer: where the daily files go
     encoding: Literal["cp1252", "utf-8", "iso-8859-15"] = "cp1252"  # file writer
@@ -58,6 +61,13 @@ class WritebackConfig(BaseModel):
                 codecs.lookup(value)
             except LookupError as exc:
                 raise ValueError("a Python codec name such as cp1252 or utf-8") from exc
+        return value
+
+    @field_validator("outcomes")
+    @classmethod
+    def _some(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value or len(set(value)) != len(value):
+            raise ValueError("sent and/or failed, each once")
         return value
 
     @model_validator(mode="after")

@@ -13,22 +13,26 @@ import hashlib
 import unicodedata
 from decimal import Decimal
 
+from sageconnect.logs import scrub
+
 MARKER_CHARS = 10
 _CHANNELS = {"email": "e-mail", "sms": "SMS", "letter": "courrier", "call": "appel"}
-_OUTCOMES = {"sent": "envoyée"}
+_OUTCOMES = {"sent": "envoyée", "failed": "échouée"}
 _PLAIN = {"€": "EUR", "’": "'", "‘": "'", "œ": "oe", "Œ": "OE", "…": "...", "«": '"'}
 _PLAIN |= {"»": '"', "“": '"', "”": '"', "–": "-", "—": "-"}
 
 
-def marker(reminder_key: str) -> str:
-    """``(sc:<first 10 hex of the key>)``: the reminders list shows the same key.
+def marker(reminder_key: str, outcome: str = "sent") -> str:
+    """``(sc:<first 10 hex of the key>)``: the reminders list shows the same key;
+    a failure's note is a different event: ``(sc:<key>-e)``.
 
     Parentheses, not brackets: ``[`` opens a character class in SQL Server's LIKE.
     """
     key = reminder_key.lower()
     if not all(c in "0123456789abcdef" for c in key) or len(key) < MARKER_CHARS:
         key = hashlib.sha256(reminder_key.encode()).hexdigest()
-    return f"(sc:{key[:MARKER_CHARS]})"
+    suffix = "" if outcome == "sent" else "-e"
+    return f"(sc:{key[:MARKER_CHARS]}{suffix})"
 
 
 def amount(value: Decimal) -> str:
@@ -54,6 +58,7 @@ def note_text(
     interest: Decimal,
     indemnity: Decimal,
     numbers: tuple[str, ...],
+    detail: str = "",
 ) -> str:
     """The full line of history, in French: what left, when, how, for which
     invoices, for how much; the invoices come before the amounts, so that a
@@ -66,6 +71,8 @@ def note_text(
     claimed = amount(total) + (f" dont {' + '.join(fees)}" if fees else "")
     how = _CHANNELS.get(channel, channel)
     said = _OUTCOMES.get(outcome, outcome)
+    if detail:
+        said += f" ({scrub(' '.join(detail.split()))[:80]})"
     count = f"{len(numbers)} fact." if len(numbers) > 1 else "fact."
     return (
         f"{mark} {on:%d/%m/%Y} relance {level} {how} {said} ; {count}"

@@ -20,6 +20,7 @@ def upgrade() -> None:
         sa.Column("company_id", sa.Integer(), nullable=False),
         sa.Column("reminder_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=8), nullable=False),
+        sa.Column("outcome", sa.String(length=12), nullable=False),
         sa.Column("marker", sa.String(length=24), nullable=False),
         sa.Column("customer", sa.Text(), nullable=False),
         sa.Column("target", sa.Text(), nullable=False),
@@ -45,7 +46,9 @@ def upgrade() -> None:
             name=op.f("fk_notes_reminder_id_reminders"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notes")),
-        sa.UniqueConstraint("reminder_id", "kind", name=op.f("uq_notes_reminder_id")),
+        sa.UniqueConstraint(
+            "reminder_id", "kind", "outcome", name=op.f("uq_notes_reminder_id")
+        ),
     )
     op.create_index(op.f("ix_notes_company_id"), "notes", ["company_id", "state"])
 
