@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from sageconnect.store.engine import open_store
-from sageconnect.store.tables import notes, reminders
+from sageconnect.store.tables import note_queue, reminders
 from support import SageDb
 
 NOW = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)  # the fixture's "today"
@@ -72,7 +72,7 @@ def sent_keys(config: Path) -> list[str]:
 def queue(config: Path) -> list[Any]:
     engine = open_store(f"sqlite:///{config.parent / 'store.db'}")
     with engine.connect() as conn:
-        rows = list(conn.execute(select(notes).order_by(notes.c.id)))
+        rows = list(conn.execute(select(note_queue).order_by(note_queue.c.id)))
     engine.dispose()
     return rows
 

@@ -19,7 +19,7 @@ from sageconnect.config import Config
 from sageconnect.errors import ConfigError, Problem
 from sageconnect.report import Row, render
 from sageconnect.store.queries import company_ids
-from sageconnect.store.tables import notes, reminders
+from sageconnect.store.tables import note_queue, reminders
 from sageconnect.writeback import writeback_company
 
 EX_OK, EX_TEMPFAIL = 0, 75
@@ -102,23 +102,23 @@ def _queue(engine: Engine, codes: list[str], state: str | None) -> list[Row]:
                 continue
             query = (
                 select(
-                    notes.c.customer,
-                    notes.c.kind,
-                    notes.c.marker,
+                    note_queue.c.customer,
+                    note_queue.c.kind,
+                    note_queue.c.marker,
                     reminders.c.key,
-                    notes.c.state,
-                    notes.c.attempts,
-                    notes.c.next_try,
-                    notes.c.found,
-                    notes.c.last_error,
-                    notes.c.text,
+                    note_queue.c.state,
+                    note_queue.c.attempts,
+                    note_queue.c.next_try,
+                    note_queue.c.found,
+                    note_queue.c.last_error,
+                    note_queue.c.text,
                 )
-                .join(reminders, reminders.c.id == notes.c.reminder_id)
-                .where(notes.c.company_id == ids[code])
-                .order_by(notes.c.id)
+                .join(reminders, reminders.c.id == note_queue.c.reminder_id)
+                .where(note_queue.c.company_id == ids[code])
+                .order_by(note_queue.c.id)
             )
             if state:
-                query = query.where(notes.c.state == state)
+                query = query.where(note_queue.c.state == state)
             rows += [
                 {
                     "company": code,

@@ -24,7 +24,7 @@ from sageconnect.cli import main
 from sageconnect.clock import FixedClock
 from sageconnect.mapping.registry import PROJECT_MAPPINGS
 from sageconnect.store.engine import open_store
-from sageconnect.store.tables import notes
+from sageconnect.store.tables import note_queue
 from support import build_sage, drop_sage
 
 
@@ -147,7 +147,7 @@ def test_the_step_and_date_go_on_each_invoice_entry(tmp_path: Path) -> None:
     engine = open_store(f"sqlite:///{tmp_path / 'store.db'}")
     with engine.connect() as conn:
         carried = conn.execute(
-            select(notes.c.text).where(notes.c.kind == "entries")
+            select(note_queue.c.text).where(note_queue.c.kind == "entries")
         ).scalars()
         texts = list(carried)
     engine.dispose()

@@ -379,10 +379,10 @@ alert_notices = Table(
     Column("outcome_detail", Text),
 )
 
-# --- issue 7: the note write-back queue (one row per reminder and kind) ---
+# --- issue 7: the note write-back queue (one row per reminder event and kind) ---
 
-notes = Table(
-    "notes",
+note_queue = Table(
+    "note_queue",
     metadata,
     Column("id", Integer, primary_key=True),
     Column("company_id", ForeignKey("companies.id"), nullable=False),

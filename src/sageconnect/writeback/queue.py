@@ -23,7 +23,7 @@ from sageconnect.model.notes import NotedInvoice, NoteKind
 from sageconnect.store.tables import (
     customers,
     invoices,
-    notes,
+    note_queue,
     reminder_items,
     reminders,
 )
@@ -124,9 +124,9 @@ def unqueued(
             reminders.c.company_id == company,
             reminders.c.state == outcome,
             ~exists().where(
-                notes.c.reminder_id == reminders.c.id,
-                notes.c.kind == kind,
-                notes.c.outcome == outcome,
+                note_queue.c.reminder_id == reminders.c.id,
+                note_queue.c.kind == kind,
+                note_queue.c.outcome == outcome,
             ),
         )
         .order_by(reminders.c.id)
@@ -148,7 +148,7 @@ def enqueue(
     now: dt.datetime,
 ) -> None:
     conn.execute(
-        insert(notes).values(
+        insert(note_queue).values(
             company_id=company,
             reminder_id=sent.reminder_id,
             kind=kind,
@@ -169,11 +169,11 @@ def release_lapsed(conn: Connection, company: int, now: dt.datetime) -> int:
     """Claims whose lease ran out go back to pending (read-before-write makes a
     second attempt safe)."""
     return conn.execute(
-        update(notes)
+        update(note_queue)
         .where(
-            notes.c.company_id == company,
-            notes.c.state == "writing",
-            notes.c.lease_until < now.astimezone(dt.UTC),
+            note_queue.c.company_id == company,
+            note_queue.c.state == "writing",
+            note_queue.c.lease_until < now.astimezone(dt.UTC),
         )
         .values(state="pending", attempt_id=None, lease_until=None)
     ).rowcount
@@ -184,21 +184,23 @@ def due(
 ) -> list[Queued]:
     """Pending notes whose time has come (``waiting_too``: all pending ones),
     oldest first, with their invoices."""
-    when = [] if waiting_too else [notes.c.next_try <= now.astimezone(dt.UTC)]
+    when = [] if waiting_too else [note_queue.c.next_try <= now.astimezone(dt.UTC)]
     rows = conn.execute(
         select(
-            notes.c.id.label("note_id"),
-            notes.c.kind,
-            notes.c.outcome.label("noted"),
-            notes.c.marker,
-            notes.c.text,
-            notes.c.attempts,
+            note_queue.c.id.label("note_id"),
+            note_queue.c.kind,
+            note_queue.c.outcome.label("noted"),
+            note_queue.c.marker,
+            note_queue.c.text,
+            note_queue.c.attempts,
             *_SENT_COLUMNS,
         )
-        .join(reminders, reminders.c.id == notes.c.reminder_id)
+        .join(reminders, reminders.c.id == note_queue.c.reminder_id)
         .join(customers, customers.c.id == reminders.c.customer_id)
-        .where(notes.c.company_id == company, notes.c.state == "pending", *when)
-        .order_by(notes.c.id)
+        .where(
+            note_queue.c.company_id == company, note_queue.c.state == "pending", *when
+        )
+        .order_by(note_queue.c.id)
     ).all()
     wanted = {row.id for row in rows}
     carried: dict[int, list[NotedInvoice]] = {i: [] for i in wanted}
@@ -233,8 +235,8 @@ def claim(
     attempt = uuid.uuid4().hex
     now = now.astimezone(dt.UTC)
     taken = conn.execute(
-        update(notes)
-        .where(notes.c.id == note, notes.c.state == "pending")
+        update(note_queue)
+        .where(note_queue.c.id == note, note_queue.c.state == "pending")
         .values(state="writing", attempt_id=attempt, lease_until=now + lease)
     ).rowcount
     return attempt if taken == 1 else None
@@ -252,7 +254,7 @@ def written(
     """Record the note as in the target; False if this attempt lost its claim."""
     return (
         conn.execute(
-            update(notes)
+            update(note_queue)
             .where(_held(note, attempt))
             .values(
                 state="written",
@@ -273,11 +275,11 @@ def failed(
 ) -> None:
     """Back to pending, to be tried again at ``next_try``."""
     conn.execute(
-        update(notes)
+        update(note_queue)
         .where(_held(note, attempt))
         .values(
             state="pending",
-            attempts=notes.c.attempts + 1,
+            attempts=note_queue.c.attempts + 1,
             next_try=next_try.astimezone(dt.UTC),
             attempt_id=None,
             lease_until=None,
@@ -288,15 +290,17 @@ def failed(
 
 def _held(note: int, attempt: str) -> Any:
     return and_(
-        notes.c.id == note, notes.c.attempt_id == attempt, notes.c.state == "writing"
+        note_queue.c.id == note,
+        note_queue.c.attempt_id == attempt,
+        note_queue.c.state == "writing",
     )
 
 
 def pending(conn: Connection, company: int) -> tuple[int, dt.datetime | None]:
     """Notes not written yet, and the soonest next try among them."""
     count, soonest = conn.execute(
-        select(func.count(), func.min(notes.c.next_try)).where(
-            notes.c.company_id == company, notes.c.state != "written"
+        select(func.count(), func.min(note_queue.c.next_try)).where(
+            note_queue.c.company_id == company, note_queue.c.state != "written"
         )
     ).one()
     return int(count), _utc(soonest)

@@ -1,4 +1,4 @@
-"""notes: the write-back queue of reminder history into the accounting system
+"""note_queue: the write-back queue of reminder history into the accounting system
 
 Revision ID: 0005
 Revises: 0004
@@ -15,7 +15,7 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
-        "notes",
+        "note_queue",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("company_id", sa.Integer(), nullable=False),
         sa.Column("reminder_id", sa.Integer(), nullable=False),
@@ -38,20 +38,20 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["company_id"],
             ["companies.id"],
-            name=op.f("fk_notes_company_id_companies"),
+            name=op.f("fk_note_queue_company_id_companies"),
         ),
         sa.ForeignKeyConstraint(
             ["reminder_id"],
             ["reminders.id"],
-            name=op.f("fk_notes_reminder_id_reminders"),
+            name=op.f("fk_note_queue_reminder_id_reminders"),
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_notes")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_note_queue")),
         sa.UniqueConstraint(
-            "reminder_id", "kind", "outcome", name=op.f("uq_notes_reminder_id")
+            "reminder_id", "kind", "outcome", name=op.f("uq_note_queue_reminder_id")
         ),
     )
-    op.create_index(op.f("ix_notes_company_id"), "notes", ["company_id", "state"])
+    op.create_index(op.f("ix_note_queue_company_id"), "note_queue", ["company_id", "state"])
 
 
 def downgrade() -> None:
-    op.drop_table("notes")
+    op.drop_table("note_queue")
