@@ -23,7 +23,9 @@ from sageconnect import (
     cli_dunning,
     cli_report,
     cli_service,
+    cli_writeback,
     logs,
+    writeback,
 )
 from sageconnect.bank.folder import detect_format
 from sageconnect.clock import Clock, SystemClock
@@ -103,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_credit.register(command)
     cli_daemon.register(command)
     cli_service.register(command)
+    cli_writeback.register(command)
     cli_report.register(command)
     return parser
 
@@ -150,6 +153,7 @@ def _check(args: argparse.Namespace, config: Config, _clock: Clock) -> int:
             problems += exc.problems
         except ValueError as exc:
             problems.append(Problem("dunning.channels", "(see below)", str(exc)))
+    problems += writeback.problems(config, _clock)
     if problems:
         raise ConfigError(problems)
     print(f"{args.config}: OK, {len(config.companies)} company(ies)")

@@ -26,6 +26,7 @@ from sageconnect.report import Row, as_rows, render
 from sageconnect.store.queries import company_ids
 
 EX_OK, EX_USAGE, EX_DATAERR, EX_UNAVAILABLE, EX_TEMPFAIL = 0, 64, 65, 69, 75
+EX_CONFIG = 78
 Command = Callable[[argparse.Namespace, Config, Clock], int]
 Factory = Callable[[str, str, Command], argparse.ArgumentParser]
 

@@ -37,6 +37,7 @@ from sageconnect.errors import ConfigError, Problem
 from sageconnect.kpi.settings import ReportsConfig
 from sageconnect.logs import scrub
 from sageconnect.terms import parse_terms
+from sageconnect.writeback.settings import WritebackConfig
 
 CODE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
 
@@ -200,6 +201,7 @@ class CompanyConfig(_Model):
     contacts: str | None = None  # a CSV of e-mails and phones (a FEC has none)
     policy: str | None = None  # the [credit.policies.<name>] covering its customers
     sender: SenderConfig | None = None  # default: [dunning.sender], the company's name
+    writeback: WritebackConfig | None = None  # reminders written back as notes
 
     @field_validator("timezone")
     @classmethod

@@ -9,8 +9,10 @@
     ├── SourceUnavailable    a source (file, ODBC) cannot be read now: transient,
     │                        the store is untouched and the next run retries
     ├── StoreError           the canonical store is unusable: the job stops
-    └── Stopped              the daemon was asked to stop: the step in flight
-                             rolled back (sync) or finished and recorded (send)
+    ├── Stopped              the daemon was asked to stop: the step in flight
+    │                        rolled back (sync) or finished and recorded (send)
+    └── WriteBackError       a note could not be written back: it stays queued
+                             and is tried again later (never twice: read first)
 
 A malformed row is never an exception: it is a ``Reject`` value, counted in the
 job's summary line.
@@ -72,3 +74,13 @@ class Stopped(SageconnectError):  # noqa: N818 - named for the condition
 
     def __init__(self) -> None:
         super().__init__("stop requested")
+
+
+class WriteBackError(SageconnectError, OSError):
+    """A note could not be written into the accounting system; it stays queued."""
+
+    def __init__(self, target: str, reason: str, *, transient: bool = True) -> None:
+        self.target = target
+        self.reason = reason
+        self.transient = transient
+        super().__init__(f"{target}: {reason}")

@@ -24,7 +24,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sageconnect.mapping.protocol import Mapper
+from sageconnect.mapping.protocol import Mapper, NoteWriter
+from sageconnect.model.notes import Note, NotedInvoice
 from sageconnect.model.records import (
     Customer,
     Keyed,
@@ -108,3 +109,64 @@ def _plain(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
     raise TypeError(type(value).__name__)
+
+
+# --- the note-writer contract (write-back) -----------------------------------
+
+
+def sample_notes(
+    customer: str = "C1", *, length: int | None = None, encoding: str = "utf-8"
+) -> list[Note]:
+    """Two notes for one customer, with French text fitted to the target."""
+    from sageconnect.writeback.text import fit  # noqa: PLC0415 - tests only
+
+    made = []
+    for n, (key, word) in enumerate(
+        (("0f1e2d3c4b5a69788796a5b4c3d2e1f0", "cœur"), ("a1b2c3d4e5f6", "d’été")),
+        start=1,
+    ):
+        mark = f"(sc:{key[:10]})"
+        text = f"{mark} 24/11/2026 relance {n} e-mail envoyée ; fact. FA{n} ; {word} €"
+        made.append(
+            Note(
+                key=key,
+                marker=mark,
+                kind="note",
+                company="acme",
+                customer=customer,
+                on=dt.date(2026, 11, 24),
+                text=fit(text, length, encoding),
+                step=f"step_{n}",
+                level=n,
+                channel="email",
+                outcome="sent",
+                total=Decimal("1234.56") * n,
+                interest=Decimal("0.00"),
+                indemnity=Decimal("40.00"),
+                invoices=(NotedInvoice(key=str(n), number=f"FA{n}"),),
+            )
+        )
+    return made
+
+
+def assert_note_writer(writer: NoteWriter, notes: list[Note] | None = None) -> None:
+    """Run the contract on ``writer``: a note is absent until written, present
+    after (also once the writer is closed and opened again), and writing one
+    note does not make another appear present."""
+    first, second = notes or sample_notes(
+        length=writer.length, encoding=writer.encoding
+    )
+    assert writer.name, "a writer has a name"
+    for note in (first, second):
+        if writer.length is not None:
+            assert len(note.text.encode(writer.encoding)) <= writer.length
+    assert not writer.exists(first), "a note is absent before it is written"
+    writer.write(first)
+    assert writer.exists(first), "a written note is found by its marker"
+    assert not writer.exists(second), "only the note written is found"
+    writer.close()
+    assert writer.exists(first), "a note stays found after close"
+    writer.write(second)
+    assert writer.exists(second)
+    writer.close()
+    writer.close()  # closing twice is harmless

@@ -104,7 +104,10 @@ def test_an_unknown_job_for_a_company_is_named(tmp_path: Path) -> None:
     (problem,) = _problems(
         tmp_path, '[daemon.companies.acme]\nreports = { at = "07:00" }'
     )
-    assert "acme.reports: a job among sync, full_sync, send, alerts, report" in problem
+    assert (
+        "acme.reports: a job among sync, full_sync, send, alerts, writeback, report"
+        in problem
+    )
 
 
 def test_a_company_can_turn_a_job_off_or_move_it(tmp_path: Path) -> None:

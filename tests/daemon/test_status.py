@@ -68,6 +68,7 @@ def test_status_shows_each_jobs_last_run_outcome_and_next_run(
         "rows_rejected": 0,
         "reminders_uncertain": 0,
         "alerts_open": 0,
+        "notes_pending": 0,
     }
     assert companies["beta"]["synced"] is False
 

@@ -135,6 +135,8 @@ class Jobs(_Model):
     full_sync: Slot = When(at=("01:30",), days="*")  # nightly full reconciliation
     send: Slot = When(at=("09:00",))  # plan and send reminders, business days
     alerts: Slot = When(at=("08:30",))  # credit alerts, business days
+    # notes still queued after a failure (each send also writes back right after)
+    writeback: Slot = When(every="30m")
     # KPI snapshot and HTML report; e-mails it when a [reports.mail] slot is due
     report: Slot = When(every="1h")
 

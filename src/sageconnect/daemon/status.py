@@ -1,5 +1,6 @@
 """``sageconnect status``: per company, each job's last and next run, and the
-figures an integrator watches (rows rejected, reminders uncertain, alerts open).
+figures an integrator watches (rows rejected, reminders uncertain, alerts open,
+notes pending).
 
 A figure is one entry of :data:`FIGURES`: a name and a count query.
 """
@@ -19,7 +20,7 @@ from sageconnect.daemon.runner import scheduled_jobs
 from sageconnect.daemon.table import Context
 from sageconnect.report import Row
 from sageconnect.store.queries import company_ids
-from sageconnect.store.tables import alerts, rejects, reminders
+from sageconnect.store.tables import alerts, note_queue, rejects, reminders
 
 
 def _count(conn: Connection, query: object) -> int:
@@ -46,7 +47,12 @@ FIGURES: dict[str, Figure] = {
         .select_from(alerts)
         .where(alerts.c.company_id == company, alerts.c.cleared_at.is_(None)),
     ),
-    # issue 7: "notes_pending": lambda conn, company: ...,
+    "notes_pending": lambda conn, company: _count(
+        conn,
+        select(func.count())
+        .select_from(note_queue)
+        .where(note_queue.c.company_id == company, note_queue.c.state != "written"),
+    ),
 }
 
 

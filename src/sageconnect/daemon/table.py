@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
+from sageconnect import shutdown, writeback
 from sageconnect.clock import Clock
 from sageconnect.config import Config
 from sageconnect.credit.notify import AlertTarget, build_targets
@@ -20,9 +21,10 @@ from sageconnect.credit.run import check_company
 from sageconnect.dunning.edges import build_channels, build_renderer
 from sageconnect.dunning.message import Channel, Notice, Rendered
 from sageconnect.dunning.send import send_company
-from sageconnect.errors import SourceUnavailable
+from sageconnect.errors import ConfigError, SourceUnavailable
 from sageconnect.jobs import sync_company
 from sageconnect.kpi.refresh import mail_report, refresh_company
+from sageconnect.writeback import writeback_company
 
 EX_OK, EX_DATAERR, EX_UNAVAILABLE, EX_TEMPFAIL = 0, 65, 69, 75
 
@@ -50,6 +52,8 @@ class Context:
 
             self._render = render
         self._targets = build_targets(self.config, self.clock)
+        if found := writeback.problems(self.config, self.clock):
+            raise ConfigError(found)
 
     @property
     def channels(self) -> Mapping[str, Channel]:
@@ -128,7 +132,33 @@ def _send(ctx: Context, code: str) -> Outcome:
     if report.status == "interrupted":
         return Outcome("interrupted", figures=figures)
     bad = report.uncertain or report.failed or report.lapsed
-    return Outcome(exit=EX_DATAERR if bad else EX_OK, figures=figures)
+    outcome = Outcome(exit=EX_DATAERR if bad else EX_OK, figures=figures)
+    if ctx.config.companies[code].writeback is not None and not shutdown.requested():
+        # what was just sent reaches the accountant now; a failing target leaves
+        # its notes queued (the writeback job retries them) and never fails a send
+        noted = _writeback(ctx, code)
+        outcome.figures["notes_written"] = noted.figures.get("written", 0)
+        outcome.figures["notes_pending"] = noted.figures.get("pending", 0)
+        if noted.exit > outcome.exit:  # `run --once` exits 75 while notes wait
+            outcome.exit, outcome.detail = noted.exit, noted.detail
+    return outcome
+
+
+def _writeback(ctx: Context, code: str) -> Outcome:
+    report = writeback_company(ctx.config, code, ctx.engine, ctx.clock)
+    figures = {
+        "queued": report.queued,
+        "written": report.written,
+        "found": report.found,
+        "failed": report.failed,
+        "pending": report.pending,
+    }
+    if report.status == "not_synced":
+        return Outcome("refused", EX_TEMPFAIL, detail=report.status, figures=figures)
+    if report.status == "failing":
+        detail = f"{report.pending} note(s) pending: {report.last_error}"
+        return Outcome(exit=EX_TEMPFAIL, detail=detail, figures=figures)
+    return Outcome(figures=figures)
 
 
 def _alerts(ctx: Context, code: str) -> Outcome:
@@ -176,7 +206,12 @@ JOBS: tuple[JobKind, ...] = (
         ),
     ),
     JobKind("alerts", _alerts, enabled=lambda config, _code: config.credit is not None),
-    # issue 7: JobKind("writeback", _writeback, enabled=...),
+    JobKind(
+        "writeback",
+        _writeback,
+        enabled=lambda config, code: config.companies[code].writeback is not None,
+        in_once=False,  # `run --once` writes back within send
+    ),
     JobKind("report", _report),
 )
 BY_NAME = {job.name: job for job in JOBS}

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sageconnect.mapping.convert import FieldSpec, field_spec
+from sageconnect.mapping.notes import NotesSpec
 
 NAME = r"^[a-z0-9][a-z0-9_-]*$"
 
@@ -214,6 +215,7 @@ class MappingSpec(_Section):
     entries: EntriesSpec | None = None
     settlements: SettlementsSpec | None = None
     totals: TotalsSpec | None = None
+    notes: NotesSpec | None = None  # where reminders are written back (odbc)
 
     @model_validator(mode="after")
     def _sections(self) -> MappingSpec:

@@ -35,6 +35,9 @@ class OdbcSettings:
     encoding: str = "utf-8"
     fetch_size: int = 5000
     name: str = "odbc"
+    # Text parameters as UTF-16 (SQL_C_WCHAR), converted by the driver or the
+    # driver manager into the column's code page (a writer's choice)
+    unicode_params: bool = False
 
 
 class OdbcSource:
@@ -71,6 +74,8 @@ class OdbcSource:
             self._conn.setencoding(encoding="utf-8")
         else:
             self._conn.setencoding(encoding=encoding)
+        if self.settings.unicode_params:
+            self._conn.setencoding(encoding="utf-16le", ctype=pyodbc.SQL_WCHAR)
         return self
 
     def __exit__(self, *_exc: object) -> None:
@@ -100,6 +105,22 @@ class OdbcSource:
             ):
                 cursor.execute(sql, *params)
                 return [d[0] for d in cursor.description]
+        except pyodbc.Error as exc:
+            raise unavailable(self.settings.name, exc) from None
+        finally:
+            cursor.close()
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one INSERT or UPDATE (committed on its own); the rows it touched."""
+        pyodbc = _pyodbc()
+        cursor = self._conn.cursor()
+        try:
+            with _Watchdog(
+                cursor,
+                None if self.query_timeout_supported else self.settings.query_timeout,
+            ):
+                cursor.execute(sql, *params)
+                return int(cursor.rowcount)
         except pyodbc.Error as exc:
             raise unavailable(self.settings.name, exc) from None
         finally:

@@ -379,6 +379,34 @@ alert_notices = Table(
     Column("outcome_detail", Text),
 )
 
+# --- issue 7: the note write-back queue (one row per reminder event and kind) ---
+
+note_queue = Table(
+    "note_queue",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("company_id", ForeignKey("companies.id"), nullable=False),
+    Column("reminder_id", ForeignKey("reminders.id"), nullable=False),
+    Column("kind", String(8), nullable=False),  # note | entries
+    Column("outcome", String(12), nullable=False),  # sent | failed: the event noted
+    Column("marker", String(24), nullable=False),  # found by read-before-write
+    Column("customer", Text, nullable=False),
+    Column("target", Text, nullable=False),  # the writer: odbc | file | a plug-in
+    Column("text", Text, nullable=False),  # the full history line, never cut
+    Column("written_text", Text),  # what the target received (fitted to it)
+    Column("state", String(12), nullable=False),  # pending | writing | written
+    Column("attempts", Integer, nullable=False),
+    Column("next_try", DateTime(timezone=True), nullable=False),
+    Column("attempt_id", String(32)),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("written_at", DateTime(timezone=True)),
+    Column("found", Boolean, nullable=False, server_default=false()),
+    Column("last_error", Text),
+    UniqueConstraint("reminder_id", "kind", "outcome"),  # one note per event
+    Index(None, "company_id", "state"),
+)
+
 # --- issue 8: the daemon's run history (last and next run of each job, outcome) ---
 
 job_runs = Table(
