@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 
@@ -63,13 +64,16 @@ def read_facts(
     months: int,
     pending_days: int,
     policy: Policy | None,
+    tz: ZoneInfo,
 ) -> Facts:
+    """What the KPIs of ``as_of`` need; ``tz`` (the company's) says when the
+    day ends, for the pauses entered and resolved by then."""
     items = open_items(conn, company, as_of, pending_days=pending_days)
     return Facts(
         as_of=as_of,
         items=items,
         ledger=_ledger(conn, company, as_of, months, items),
-        pauses=_pauses(conn, company, as_of),
+        pauses=_pauses(conn, company, as_of, tz),
         scores=scores(conn, company, as_of),
         insured=_insured(conn, company, as_of, policy),
         reminded=_reminded(conn, company),
@@ -115,7 +119,9 @@ def _ledger(
     )
 
 
-def _pauses(conn: Connection, company: int, as_of: dt.date) -> PauseFacts:
+def _pauses(conn: Connection, company: int, as_of: dt.date, tz: ZoneInfo) -> PauseFacts:
+    """The pauses as they stood at the end of ``as_of``: one entered later does
+    not exist yet, one resolved later was still running."""
     rows = conn.execute(
         select(
             pauses.c.kind,
@@ -123,7 +129,7 @@ def _pauses(conn: Connection, company: int, as_of: dt.date) -> PauseFacts:
             invoices.c.key,
             pauses.c.until,
             pauses.c.amount,
-            pauses.c.resolved_at.is_(None),
+            pauses.c.created_at,
             pauses.c.resolution,
             pauses.c.resolved_at,
         )
@@ -133,12 +139,12 @@ def _pauses(conn: Connection, company: int, as_of: dt.date) -> PauseFacts:
         .order_by(pauses.c.id)
     )
     disputed, promises, hold, broken = set(), [], set(), set()
-    for kind, code, key, until, amount, active, resolution, resolved_at in rows:
-        if not active:
-            recent = resolved_at is not None and (
-                as_of - resolved_at.date() <= BROKEN_WITHIN
-            )
-            if resolution == "broken" and recent:
+    for kind, code, key, until, amount, created, resolution, resolved in rows:
+        if _local_day(created, tz) > as_of:
+            continue
+        resolved_on = None if resolved is None else _local_day(resolved, tz)
+        if resolved_on is not None and resolved_on <= as_of:
+            if resolution == "broken" and as_of - resolved_on <= BROKEN_WITHIN:
                 broken.add(code)
             continue
         if kind == "dispute" and key is not None:
@@ -150,6 +156,12 @@ def _pauses(conn: Connection, company: int, as_of: dt.date) -> PauseFacts:
     return PauseFacts(
         frozenset(disputed), tuple(promises), frozenset(hold), frozenset(broken)
     )
+
+
+def _local_day(moment: dt.datetime, tz: ZoneInfo) -> dt.date:
+    # SQLite gives back the UTC timestamps it was given without their zone.
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return aware.astimezone(tz).date()
 
 
 def _insured(
