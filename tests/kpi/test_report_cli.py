@@ -130,3 +130,21 @@ def test_bad_buckets_stop_at_start_up_naming_the_key(
     err = capsys.readouterr().err
     assert "reports.buckets" in err
     assert "ascending" in err
+
+
+def test_one_html_file_for_several_companies_stops_at_start_up(
+    tmp_path: Path, clock: FixedClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without {company} in [reports] html, two companies would overwrite one file."""
+    path = write_config(
+        tmp_path,
+        f"sqlite:///{tmp_path / 's.db'}",
+        str(ROOT / "fixtures" / "fec"),
+        '\n[companies.beta]\nname = "Beta"\n[companies.beta.source]\nmapping = "fec"\n'
+        f'path = "{ROOT / "fixtures" / "fec"}"\n'
+        '[reports]\nhtml = "var/report.html"\n',
+    )
+    assert main(["check", "-c", str(path)], clock=clock) == 78
+    err = capsys.readouterr().err
+    assert "reports.html" in err
+    assert "{company}" in err
