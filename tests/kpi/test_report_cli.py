@@ -148,3 +148,28 @@ def test_one_html_file_for_several_companies_stops_at_start_up(
     err = capsys.readouterr().err
     assert "reports.html" in err
     assert "{company}" in err
+
+
+@pytest.mark.parametrize(
+    ("key", "mail"),
+    [
+        ("reports.mail.to", 'from_address = "sc@acme.example"\nto = ["daf at acme"]'),
+        ("reports.mail.from_address", 'from_address = "sc"\nto = ["daf@acme.example"]'),
+    ],
+)
+def test_a_report_address_that_is_not_one_stops_at_start_up(
+    tmp_path: Path,
+    clock: FixedClock,
+    capsys: pytest.CaptureFixture[str],
+    key: str,
+    mail: str,
+) -> None:
+    """A bad [reports.mail] address fails check, not the Monday e-mail."""
+    path = write_config(
+        tmp_path,
+        f"sqlite:///{tmp_path / 's.db'}",
+        str(ROOT / "fixtures" / "fec"),
+        f'\n[reports.mail]\nhost = "127.0.0.1"\n{mail}\n',
+    )
+    assert main(["check", "-c", str(path)], clock=clock) == 78
+    assert key in capsys.readouterr().err
