@@ -11,6 +11,8 @@ from sqlalchemy import Engine, func, insert, select
 
 from sageconnect.clock import FixedClock
 from sageconnect.config import Config, load
+from sageconnect.credit.notify import _ManyTo
+from sageconnect.dunning.message import Delivery
 from sageconnect.jobs import sync_company
 from sageconnect.kpi import mail_report, refresh_company
 from sageconnect.kpi.history import trend
@@ -205,3 +207,36 @@ def test_a_claim_left_by_a_dead_process_becomes_uncertain(
         engine.dispose()
     assert (outcome.status, outcome.detail) == ("already", "uncertain")
     assert box.received == []
+
+
+def test_an_interrupt_after_the_message_went_out_does_not_free_the_slot(
+    tmp_path: Path,
+    clock: FixedClock,
+    smtp_server: StartSmtp,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ctrl+C while the server answers the body: the claim stays, nothing is resent."""
+    port, box = smtp_server()
+    store = f"sqlite:///{tmp_path / 's.db'}"
+    config = demo(tmp_path, store, mail_settings(port))
+    engine = open_store(store)
+    transmit = _ManyTo._transmit
+
+    def interrupted(self: _ManyTo, recipient: str, payload: bytes) -> Delivery:
+        transmit(self, recipient, payload)
+        raise KeyboardInterrupt
+
+    try:
+        sync_company(config, "acme", engine, clock)
+        with monkeypatch.context() as patch:
+            patch.setattr(_ManyTo, "_transmit", interrupted)
+            with pytest.raises(KeyboardInterrupt):
+                mail_report(config, "acme", engine, clock)
+        again = mail_report(config, "acme", engine, clock)
+        clock.advance(dt.timedelta(minutes=20))
+        later = mail_report(config, "acme", engine, clock)
+    finally:
+        engine.dispose()
+    assert (again.status, again.detail) == ("already", "claimed")
+    assert (later.status, later.detail) == ("already", "uncertain")
+    assert len(box.received) == 1

@@ -119,10 +119,13 @@ def send_report(
             currency=currency,
             to=settings.to[0],
         )
-        delivery = _channel(settings, clock).send(outgoing)
+        channel = _channel(settings, clock)
     except BaseException:
         _free(engine, company_id, name, attempt)  # nothing left: try next cycle
         raise
+    # From here bytes may leave: an exception (Ctrl+C while the server answers
+    # the body) leaves the claim, whose lease runs out into uncertain.
+    delivery = channel.send(outgoing)
     return _finish(
         engine, company_id, slot=name, attempt=attempt, delivery=delivery, now=now
     )
