@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,7 +17,10 @@ from sageconnect.credit.notify import _ManyTo
 from sageconnect.dunning.message import Delivery
 from sageconnect.jobs import sync_company
 from sageconnect.kpi import mail_report, refresh_company
+from sageconnect.kpi.activity import StepActivity
 from sageconnect.kpi.history import trend
+from sageconnect.kpi.mailing import _outgoing
+from sageconnect.kpi.refresh import board_for, render_html
 from sageconnect.store.engine import open_store
 from sageconnect.store.queries import balances, company_ids
 from sageconnect.store.tables import kpi_snapshots, report_mails
@@ -240,3 +245,42 @@ def test_an_interrupt_after_the_message_went_out_does_not_free_the_slot(
     assert (again.status, again.detail) == ("already", "claimed")
     assert (later.status, later.detail) == ("already", "uncertain")
     assert len(box.received) == 1
+
+
+def test_the_mail_summary_and_the_activity_table_write_decimals_the_french_way(
+    tmp_path: Path, store_url: str, engine: Engine, clock: FixedClock
+) -> None:
+    """62,9 j and 83,3 %, as the report's cards, never 62.9 j or 12.5 %."""
+    config = demo(tmp_path, store_url)
+    sync_company(config, "acme", engine, clock)
+    with engine.connect() as conn:
+        company = company_ids(conn)["acme"]
+        board = board_for(conn, config, "acme", company, dt.date(2026, 11, 24))
+        board = dataclasses.replace(
+            board,
+            activity=[
+                StepActivity(
+                    step="first_reminder",
+                    channel="email",
+                    messages=1,
+                    invoices=1,
+                    reminded=Decimal("800.00"),
+                    paid_after=Decimal("100.00"),
+                    paid_share=Decimal("12.5"),
+                )
+            ],
+        )
+        html = render_html(conn, config, "acme", company, board=board, now=clock.now())
+    assert '<td class="n">12,5 %</td>' in html
+    message = _outgoing(
+        board,
+        html,
+        key="k" * 32,
+        code="acme",
+        company_name="ACME",
+        currency="EUR",
+        to="daf@acme.example",
+    )
+    summary = message.rendered.text
+    assert re.search(r"DSO \(count-back\) : \d+,\d j\n", summary)
+    assert re.search(r"CEI : \d+,\d %\n", summary)

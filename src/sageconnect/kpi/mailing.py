@@ -33,6 +33,7 @@ from sageconnect.dunning.formatting import day as short_day
 from sageconnect.dunning.formatting import money
 from sageconnect.dunning.message import Delivery, Outgoing, Recipient, Rendered
 from sageconnect.kpi.dashboard import Dashboard
+from sageconnect.kpi.html import days, percent
 from sageconnect.kpi.settings import WEEKDAYS, ReportMail
 from sageconnect.store.tables import report_mails
 
@@ -246,9 +247,9 @@ def _outgoing(
         "",
         f"Encours : {money(t.total, currency, 'fr')}",
         f"En retard : {money(t.overdue, currency, 'fr')}",
-        f"DSO (count-back) : {_days(r.dso_countback)}",
-        f"Meilleur DSO possible : {_days(r.best_dso)}",
-        f"CEI : {'–' if r.cei is None else f'{r.cei} %'}",
+        f"DSO (count-back) : {days(r.dso_countback)}",
+        f"Meilleur DSO possible : {days(r.best_dso)}",
+        f"CEI : {percent(r.cei)}",
         "Prévu sur les semaines à venir : "
         + money(board.forecast.weeks[-1].cumulative, currency, "fr"),
         f"Clients à appeler : {len(board.priority)}",
@@ -273,7 +274,3 @@ def _outgoing(
             ),
         ),
     )
-
-
-def _days(value: object) -> str:
-    return "–" if value is None else f"{value} j"
