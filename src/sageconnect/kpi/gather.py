@@ -38,7 +38,9 @@ BROKEN_WITHIN = dt.timedelta(days=30)
 @dataclass(frozen=True, slots=True)
 class PauseFacts:
     disputed: frozenset[str]  # invoice keys
-    promises: tuple[tuple[str, str | None, dt.date, Decimal | None], ...]
+    # customer, invoice keys (several: instalments; none: the whole customer),
+    # until, amount
+    promises: tuple[tuple[str, tuple[str, ...], dt.date, Decimal | None], ...]
     on_hold: frozenset[str]  # customer codes
     broken: frozenset[str]  # customers with a promise broken lately
 
@@ -127,6 +129,7 @@ def _pauses(conn: Connection, company: int, as_of: dt.date, tz: ZoneInfo) -> Pau
             pauses.c.kind,
             customers.c.code,
             invoices.c.key,
+            invoices.c.number,
             pauses.c.until,
             pauses.c.amount,
             pauses.c.created_at,
@@ -138,8 +141,11 @@ def _pauses(conn: Connection, company: int, as_of: dt.date, tz: ZoneInfo) -> Pau
         .where(pauses.c.company_id == company)
         .order_by(pauses.c.id)
     )
-    disputed, promises, hold, broken = set(), [], set(), set()
-    for kind, code, key, until, amount, created, resolution, resolved in rows:
+    disputed, hold, broken = set(), set(), set()
+    promises: dict[
+        tuple[object, ...], tuple[str, tuple[str, ...], dt.date, Decimal | None]
+    ] = {}
+    for kind, code, key, number, until, amount, created, resolution, resolved in rows:
         if _local_day(created, tz) > as_of:
             continue
         resolved_on = None if resolved is None else _local_day(resolved, tz)
@@ -150,11 +156,19 @@ def _pauses(conn: Connection, company: int, as_of: dt.date, tz: ZoneInfo) -> Pau
         if kind == "dispute" and key is not None:
             disputed.add(key)
         elif kind == "promise" and until is not None:
-            promises.append((code, key, until, amount))
+            # An invoice number with several rows (instalments) got one row
+            # each, entered together, the amount on the first: one promise.
+            entry = (code, created, number, until)
+            _, keys, _, promised = promises.get(entry, (code, (), until, amount))
+            more = () if key is None else (key,)
+            promises[entry] = (code, keys + more, until, promised)
         elif kind == "hold" and (until is None or until >= as_of):
             hold.add(code)
     return PauseFacts(
-        frozenset(disputed), tuple(promises), frozenset(hold), frozenset(broken)
+        frozenset(disputed),
+        tuple(promises.values()),
+        frozenset(hold),
+        frozenset(broken),
     )
 
 
