@@ -116,7 +116,9 @@ def debtors(facts: Facts, owed: list[OpenItem], policy: Policy | None) -> list[D
     for i in owed:
         late = i.due is not None and i.due < as_of and i.to_chase > 0
         paused = (
-            i.key in p.disputed or {(i.customer, i.key), (i.customer, None)} & promised
+            i.key in p.disputed
+            or i.key in p.held
+            or {(i.customer, i.key), (i.customer, None)} & promised
         )
         if late and not paused:
             grouped.setdefault(i.customer, []).append(i)

@@ -43,6 +43,7 @@ class PauseFacts:
     promises: tuple[tuple[str, tuple[str, ...], dt.date, Decimal | None], ...]
     on_hold: frozenset[str]  # customer codes
     broken: frozenset[str]  # customers with a promise broken lately
+    held: frozenset[str] = frozenset()  # invoice keys on hold (not the customer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +142,7 @@ def _pauses(conn: Connection, company: int, as_of: dt.date, tz: ZoneInfo) -> Pau
         .where(pauses.c.company_id == company)
         .order_by(pauses.c.id)
     )
-    disputed, hold, broken = set(), set(), set()
+    disputed, hold, broken, held = set(), set(), set(), set()
     promises: dict[
         tuple[object, ...], tuple[str, tuple[str, ...], dt.date, Decimal | None]
     ] = {}
@@ -163,12 +164,16 @@ def _pauses(conn: Connection, company: int, as_of: dt.date, tz: ZoneInfo) -> Pau
             more = () if key is None else (key,)
             promises[entry] = (code, keys + more, until, promised)
         elif kind == "hold" and (until is None or until >= as_of):
-            hold.add(code)
+            if key is None:  # the whole customer
+                hold.add(code)
+            else:  # that invoice only, as the planner reads it
+                held.add(key)
     return PauseFacts(
         frozenset(disputed),
         tuple(promises.values()),
         frozenset(hold),
         frozenset(broken),
+        frozenset(held),
     )
 
 
