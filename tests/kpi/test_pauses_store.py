@@ -99,3 +99,21 @@ def test_a_hold_on_one_invoice_leaves_the_customer_on_the_call_list(
         amount=None,
     ).priority
     assert [(c.customer, c.overdue) for c in calls] == [("C1", D("400.00"))]
+
+
+def test_a_dispute_whose_until_passed_counts_as_chaseable_again(
+    tmp_path: Path, store_url: str, engine: Engine, clock: FixedClock
+) -> None:
+    """F2 disputed until 20 November: on the 24th it is dunned again, so called."""
+    b = board(
+        tmp_path,
+        store_url,
+        engine,
+        clock,
+        kind="dispute",
+        invoice="F2",
+        until=dt.date(2026, 11, 20),
+        amount=None,
+    )
+    assert b.forecast.disputed == D("0.00")
+    assert [(c.customer, c.overdue) for c in b.priority] == [("C1", D("2400.00"))]

@@ -154,8 +154,8 @@ def _pauses(conn: Connection, company: int, as_of: dt.date, tz: ZoneInfo) -> Pau
             if resolution == "broken" and as_of - resolved_on <= BROKEN_WITHIN:
                 broken.add(code)
             continue
-        if kind == "dispute" and key is not None:
-            disputed.add(key)
+        if kind == "dispute" and key is not None and (until is None or until >= as_of):
+            disputed.add(key)  # a dispute with an end ends then, as for the planner
         elif kind == "promise" and until is not None:
             # An invoice number with several rows (instalments) got one row
             # each, entered together, the amount on the first: one promise.
