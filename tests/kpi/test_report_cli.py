@@ -173,3 +173,24 @@ def test_a_report_address_that_is_not_one_stops_at_start_up(
     )
     assert main(["check", "-c", str(path)], clock=clock) == 78
     assert key in capsys.readouterr().err
+
+
+def test_html_for_several_companies_is_one_document(
+    tmp_path: Path, clock: FixedClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two companies' reports in one valid page: one doctype, one body, both titles."""
+    fec = ROOT / "fixtures" / "fec"
+    path = write_config(
+        tmp_path,
+        f"sqlite:///{tmp_path / 's.db'}",
+        str(fec),
+        f'\n[companies.beta]\nname = "Beta"\n[companies.beta.source]\n'
+        f'mapping = "fec"\npath = "{fec}"\n',
+    )
+    assert main(["sync", "-c", str(path)], clock=clock) == 0
+    page = report(path, clock, capsys, "kpi", "--format", "html")
+    assert page.count("<!DOCTYPE html>") == 1
+    assert page.count("<body>") == page.count("</body>") == 1
+    assert page.count("</html>") == 1
+    assert "<h1>Créances clients – ACME SAS</h1>" in page
+    assert "<h1>Créances clients – Beta</h1>" in page

@@ -166,6 +166,15 @@ def page(
     )
 
 
+def one_document(pages: Sequence[str]) -> str:
+    """Several companies' reports as one page: the first's head, every body."""
+    if len(pages) == 1:
+        return pages[0]
+    bodies = [p.partition("<body>")[2].rpartition("</body>")[0] for p in pages]
+    head = pages[0].partition("<body>")[0]
+    return head + "<body>" + '<hr class="company">'.join(bodies) + "</body></html>\n"
+
+
 def days(value: Decimal | None) -> str:
     """A number of days to the tenth, the French way: ``62,9 j``; ``–`` if none."""
     return "–" if value is None else f"{value} j".replace(".", ",")
