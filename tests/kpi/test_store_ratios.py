@@ -21,13 +21,14 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert, select
 
 from sageconnect.clock import FixedClock
-from sageconnect.config import load
+from sageconnect.config import Config, load
 from sageconnect.jobs import sync_company
 from sageconnect.kpi.refresh import board_for
 from sageconnect.store.queries import company_ids
+from sageconnect.store.tables import customers, invoices, reminder_items, reminders
 
 D = Decimal
 ENTRIES = (
@@ -41,10 +42,8 @@ ENTRIES = (
 )
 
 
-def test_ratios_with_a_partial_payment_and_a_credit_note(
-    tmp_path: Path, store_url: str, engine: Engine, clock: FixedClock
-) -> None:
-    """DSO 138,0 / count-back 112,4; best 15,3; ADD 122,7; CEI 20 %; recovery 73,3 %."""
+def synced(tmp_path: Path, store_url: str, engine: Engine, clock: FixedClock) -> Config:
+    """The ledger above, synced into the store as company acme."""
     src = tmp_path / "src"
     src.mkdir()
     (src / "customers.csv").write_text(
@@ -61,6 +60,14 @@ def test_ratios_with_a_partial_payment_and_a_credit_note(
     )
     config = load(path)
     sync_company(config, "acme", engine, clock)
+    return config
+
+
+def test_ratios_with_a_partial_payment_and_a_credit_note(
+    tmp_path: Path, store_url: str, engine: Engine, clock: FixedClock
+) -> None:
+    """DSO 138,0 / count-back 112,4; best 15,3; ADD 122,7; CEI 20 %; recovery 73,3 %."""
+    config = synced(tmp_path, store_url, engine, clock)
     with engine.connect() as conn:
         company = company_ids(conn)["acme"]
         r = board_for(conn, config, "acme", company, dt.date(2026, 11, 24)).ratios
@@ -84,3 +91,54 @@ def test_ratios_with_a_partial_payment_and_a_credit_note(
         D("88.9"),
         D("73.3"),
     )
+
+
+def test_dunning_activity_from_the_reminders_table(
+    tmp_path: Path, store_url: str, engine: Engine, clock: FixedClock
+) -> None:
+    """F1 reminded on 1 September, 600 paid since; F3 at step 1 then step 2, unpaid."""
+    config = synced(tmp_path, store_url, engine, clock)
+    with engine.begin() as conn:
+        company = company_ids(conn)["acme"]
+        ids = dict(conn.execute(select(invoices.c.number, invoices.c.id)).all())
+        customer = conn.execute(select(customers.c.id)).scalar_one()
+        for n, (step, day, number, open_) in enumerate(
+            [
+                ("step1", dt.date(2026, 9, 1), "F1", "1000.00"),
+                ("step1", dt.date(2026, 11, 5), "F3", "2000.00"),
+                ("step2", dt.date(2026, 11, 15), "F3", "2000.00"),
+            ]
+        ):
+            reminder = conn.execute(
+                insert(reminders).values(
+                    key=f"k{n}",
+                    company_id=company,
+                    customer_id=customer,
+                    scenario="standard",
+                    step=step,
+                    channel="email",
+                    planned_on=day,
+                    state="sent",
+                    total=D(open_),
+                    payload="{}",
+                    payload_hash="h",
+                    attempts=1,
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+            conn.execute(
+                insert(reminder_items).values(
+                    reminder_id=reminder,
+                    invoice_id=ids[number],
+                    step=step,
+                    channel="email",
+                    open=D(open_),
+                )
+            )
+        rows = board_for(conn, config, "acme", company, dt.date(2026, 11, 24)).activity
+    assert [
+        (a.step, a.messages, a.invoices, a.reminded, a.paid_after, a.paid_share)
+        for a in rows
+    ] == [
+        ("step1", 2, 2, D("3000.00"), D("600.00"), D("20.0")),
+        ("step2", 1, 1, D("2000.00"), D("0.00"), D("0.0")),
+    ]
