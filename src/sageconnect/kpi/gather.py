@@ -8,8 +8,10 @@ day, like the balances report.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
@@ -125,27 +127,11 @@ def _ledger(
 def _pauses(conn: Connection, company: int, as_of: dt.date, tz: ZoneInfo) -> PauseFacts:
     """The pauses as they stood at the end of ``as_of``: one entered later does
     not exist yet, one resolved later was still running."""
-    rows = conn.execute(
-        select(
-            pauses.c.kind,
-            customers.c.code,
-            invoices.c.key,
-            invoices.c.number,
-            pauses.c.until,
-            pauses.c.amount,
-            pauses.c.created_at,
-            pauses.c.resolution,
-            pauses.c.resolved_at,
-        )
-        .join(customers, customers.c.id == pauses.c.customer_id)
-        .outerjoin(invoices, invoices.c.id == pauses.c.invoice_id)
-        .where(pauses.c.company_id == company)
-        .order_by(pauses.c.id)
-    )
     disputed, hold, broken, held = set(), set(), set(), set()
     promises: dict[
         tuple[object, ...], tuple[str, tuple[str, ...], dt.date, Decimal | None]
     ] = {}
+    rows = _pause_rows(conn, company)
     for kind, code, key, number, until, amount, created, resolution, resolved in rows:
         if _local_day(created, tz) > as_of:
             continue
@@ -174,6 +160,26 @@ def _pauses(conn: Connection, company: int, as_of: dt.date, tz: ZoneInfo) -> Pau
         frozenset(hold),
         frozenset(broken),
         frozenset(held),
+    )
+
+
+def _pause_rows(conn: Connection, company: int) -> Iterable[Any]:
+    return conn.execute(
+        select(
+            pauses.c.kind,
+            customers.c.code,
+            invoices.c.key,
+            invoices.c.number,
+            pauses.c.until,
+            pauses.c.amount,
+            pauses.c.created_at,
+            pauses.c.resolution,
+            pauses.c.resolved_at,
+        )
+        .join(customers, customers.c.id == pauses.c.customer_id)
+        .outerjoin(invoices, invoices.c.id == pauses.c.invoice_id)
+        .where(pauses.c.company_id == company)
+        .order_by(pauses.c.id)
     )
 
 
