@@ -194,3 +194,19 @@ def test_html_for_several_companies_is_one_document(
     assert page.count("</html>") == 1
     assert "<h1>Créances clients – ACME SAS</h1>" in page
     assert "<h1>Créances clients – Beta</h1>" in page
+
+
+def test_html_with_more_buckets_than_colours(
+    tmp_path: Path, clock: FixedClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Seven bars (not due and six buckets): the aged chart draws each one."""
+    path = write_config(
+        tmp_path,
+        f"sqlite:///{tmp_path / 's.db'}",
+        str(ROOT / "fixtures" / "fec"),
+        "\n[reports]\nbuckets = [15, 30, 45, 60, 90]\n",
+    )
+    assert main(["sync", "-c", str(path)], clock=clock) == 0
+    page = report(path, clock, capsys, "kpi", "--format", "html")
+    chart = page.partition('<svg id="chart-aged"')[2].partition("</svg>")[0]
+    assert chart.count('<rect class="bar"') == 7

@@ -147,7 +147,8 @@ def page(
             "Balance âgée",
             ["non échu", *(_french(x) for x in labels)],
             [svg.Series("montant", [t.not_due, *t.buckets], COLORS[0])],
-            colors=COLORS[: len(labels) + 1],
+            # the oldest buckets share the last colour when there are more
+            colors=[COLORS[min(n, len(COLORS) - 1)] for n in range(len(labels) + 1)],
         ),
         dso_chart=_dso_chart(history, board),
         forecast_chart=svg.bars(
