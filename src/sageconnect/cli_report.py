@@ -32,6 +32,7 @@ from sageconnect.dunning.channels.folder import write_atomically
 from sageconnect.kpi import history
 from sageconnect.kpi.aging import bucket_labels
 from sageconnect.kpi.dashboard import Dashboard
+from sageconnect.kpi.html import one_document
 from sageconnect.kpi.refresh import board_for, render_html
 from sageconnect.report import Row, as_rows, render
 from sageconnect.store.bank import bank_report
@@ -112,7 +113,7 @@ def _text(
     pages: list[str],
 ) -> str:
     if args.format == "html":
-        return "\n".join(pages) if pages else _html_table(sections, config)
+        return one_document(pages) if pages else _html_table(sections, config)
     if args.format != "table":
         return render([r for _, rows in sections for r in rows], args.format)
     out = []

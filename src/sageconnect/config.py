@@ -285,9 +285,27 @@ def load(path: Path) -> Config:
     except ValidationError as exc:
         problems += [_problem(err, name) for err in exc.errors()]
         raise ConfigError(problems) from None
+    problems += _report_path_problems(config, name)
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def _report_path_problems(config: Config, file: str) -> list[Problem]:
+    # Each company's refresh rewrites the file: one path for all of them would
+    # keep only the report of the last company refreshed.
+    html = config.reports.html
+    if html is None or len(config.companies) < 2 or "{company}" in html:  # noqa: PLR2004
+        return []
+    return [
+        Problem(
+            "reports.html",
+            repr(html),
+            "a path with {company} when there are several companies, e.g."
+            " 'var/report-{company}.html'",
+            file,
+        )
+    ]
 
 
 def _inline_secret_problems(path: Path, raw: dict[str, Any]) -> list[Problem]:

@@ -37,8 +37,10 @@ ITEMS = [
     item("G", "G1", "2026-11-26", "80.00"),  # lag 3.5 -> 4 days: 30 Nov, week 2
 ]
 PROMISES = [
-    Promise(customer="C", invoice="C1", until=dt.date(2026, 12, 2), amount=D("300")),
-    Promise(customer="E", invoice=None, until=dt.date(2026, 12, 15)),
+    Promise(
+        customer="C", invoices=("C1",), until=dt.date(2026, 12, 2), amount=D("300")
+    ),
+    Promise(customer="E", until=dt.date(2026, 12, 15)),
 ]
 LAGS = {"A": D("10.4"), "B": None, "G": D("3.5")}
 
@@ -74,9 +76,7 @@ def test_a_customer_promise_with_an_amount_takes_the_oldest_first() -> None:
         item("H", "H1", "2026-11-01", "100.00"),
         item("H", "H2", "2026-11-10", "100.00"),
     ]
-    promise = Promise(
-        customer="H", invoice=None, until=dt.date(2026, 12, 9), amount=D("120")
-    )
+    promise = Promise(customer="H", until=dt.date(2026, 12, 9), amount=D("120"))
     f = forecast(items, [promise], {}, AS_OF)
     assert (f.weeks[0].habit, f.weeks[2].promised) == (D("80.00"), D("120.00"))
 

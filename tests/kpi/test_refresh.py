@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,9 +13,14 @@ from sqlalchemy import Engine, func, insert, select
 
 from sageconnect.clock import FixedClock
 from sageconnect.config import Config, load
+from sageconnect.credit.notify import _ManyTo
+from sageconnect.dunning.message import Delivery
 from sageconnect.jobs import sync_company
 from sageconnect.kpi import mail_report, refresh_company
+from sageconnect.kpi.activity import StepActivity
 from sageconnect.kpi.history import trend
+from sageconnect.kpi.mailing import _outgoing
+from sageconnect.kpi.refresh import board_for, render_html
 from sageconnect.store.engine import open_store
 from sageconnect.store.queries import balances, company_ids
 from sageconnect.store.tables import kpi_snapshots, report_mails
@@ -205,3 +212,75 @@ def test_a_claim_left_by_a_dead_process_becomes_uncertain(
         engine.dispose()
     assert (outcome.status, outcome.detail) == ("already", "uncertain")
     assert box.received == []
+
+
+def test_an_interrupt_after_the_message_went_out_does_not_free_the_slot(
+    tmp_path: Path,
+    clock: FixedClock,
+    smtp_server: StartSmtp,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ctrl+C while the server answers the body: the claim stays, nothing is resent."""
+    port, box = smtp_server()
+    store = f"sqlite:///{tmp_path / 's.db'}"
+    config = demo(tmp_path, store, mail_settings(port))
+    engine = open_store(store)
+    transmit = _ManyTo._transmit
+
+    def interrupted(self: _ManyTo, recipient: str, payload: bytes) -> Delivery:
+        transmit(self, recipient, payload)
+        raise KeyboardInterrupt
+
+    try:
+        sync_company(config, "acme", engine, clock)
+        with monkeypatch.context() as patch:
+            patch.setattr(_ManyTo, "_transmit", interrupted)
+            with pytest.raises(KeyboardInterrupt):
+                mail_report(config, "acme", engine, clock)
+        again = mail_report(config, "acme", engine, clock)
+        clock.advance(dt.timedelta(minutes=20))
+        later = mail_report(config, "acme", engine, clock)
+    finally:
+        engine.dispose()
+    assert (again.status, again.detail) == ("already", "claimed")
+    assert (later.status, later.detail) == ("already", "uncertain")
+    assert len(box.received) == 1
+
+
+def test_the_mail_summary_and_the_activity_table_write_decimals_the_french_way(
+    tmp_path: Path, store_url: str, engine: Engine, clock: FixedClock
+) -> None:
+    """62,9 j and 83,3 %, as the report's cards, never 62.9 j or 12.5 %."""
+    config = demo(tmp_path, store_url)
+    sync_company(config, "acme", engine, clock)
+    with engine.connect() as conn:
+        company = company_ids(conn)["acme"]
+        board = board_for(conn, config, "acme", company, dt.date(2026, 11, 24))
+        board = dataclasses.replace(
+            board,
+            activity=[
+                StepActivity(
+                    step="first_reminder",
+                    channel="email",
+                    messages=1,
+                    invoices=1,
+                    reminded=Decimal("800.00"),
+                    paid_after=Decimal("100.00"),
+                    paid_share=Decimal("12.5"),
+                )
+            ],
+        )
+        html = render_html(conn, config, "acme", company, board=board, now=clock.now())
+    assert '<td class="n">12,5 %</td>' in html
+    message = _outgoing(
+        board,
+        html,
+        key="k" * 32,
+        code="acme",
+        company_name="ACME",
+        currency="EUR",
+        to="daf@acme.example",
+    )
+    summary = message.rendered.text
+    assert re.search(r"DSO \(count-back\) : \d+,\d j\n", summary)
+    assert re.search(r"CEI : \d+,\d %\n", summary)

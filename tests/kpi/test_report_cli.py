@@ -130,3 +130,83 @@ def test_bad_buckets_stop_at_start_up_naming_the_key(
     err = capsys.readouterr().err
     assert "reports.buckets" in err
     assert "ascending" in err
+
+
+def test_one_html_file_for_several_companies_stops_at_start_up(
+    tmp_path: Path, clock: FixedClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without {company} in [reports] html, two companies would overwrite one file."""
+    path = write_config(
+        tmp_path,
+        f"sqlite:///{tmp_path / 's.db'}",
+        str(ROOT / "fixtures" / "fec"),
+        '\n[companies.beta]\nname = "Beta"\n[companies.beta.source]\nmapping = "fec"\n'
+        f'path = "{ROOT / "fixtures" / "fec"}"\n'
+        '[reports]\nhtml = "var/report.html"\n',
+    )
+    assert main(["check", "-c", str(path)], clock=clock) == 78
+    err = capsys.readouterr().err
+    assert "reports.html" in err
+    assert "{company}" in err
+
+
+@pytest.mark.parametrize(
+    ("key", "mail"),
+    [
+        ("reports.mail.to", 'from_address = "sc@acme.example"\nto = ["daf at acme"]'),
+        ("reports.mail.from_address", 'from_address = "sc"\nto = ["daf@acme.example"]'),
+    ],
+)
+def test_a_report_address_that_is_not_one_stops_at_start_up(
+    tmp_path: Path,
+    clock: FixedClock,
+    capsys: pytest.CaptureFixture[str],
+    key: str,
+    mail: str,
+) -> None:
+    """A bad [reports.mail] address fails check, not the Monday e-mail."""
+    path = write_config(
+        tmp_path,
+        f"sqlite:///{tmp_path / 's.db'}",
+        str(ROOT / "fixtures" / "fec"),
+        f'\n[reports.mail]\nhost = "127.0.0.1"\n{mail}\n',
+    )
+    assert main(["check", "-c", str(path)], clock=clock) == 78
+    assert key in capsys.readouterr().err
+
+
+def test_html_for_several_companies_is_one_document(
+    tmp_path: Path, clock: FixedClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two companies' reports in one valid page: one doctype, one body, both titles."""
+    fec = ROOT / "fixtures" / "fec"
+    path = write_config(
+        tmp_path,
+        f"sqlite:///{tmp_path / 's.db'}",
+        str(fec),
+        f'\n[companies.beta]\nname = "Beta"\n[companies.beta.source]\n'
+        f'mapping = "fec"\npath = "{fec}"\n',
+    )
+    assert main(["sync", "-c", str(path)], clock=clock) == 0
+    page = report(path, clock, capsys, "kpi", "--format", "html")
+    assert page.count("<!DOCTYPE html>") == 1
+    assert page.count("<body>") == page.count("</body>") == 1
+    assert page.count("</html>") == 1
+    assert "<h1>Créances clients – ACME SAS</h1>" in page
+    assert "<h1>Créances clients – Beta</h1>" in page
+
+
+def test_html_with_more_buckets_than_colours(
+    tmp_path: Path, clock: FixedClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Seven bars (not due and six buckets): the aged chart draws each one."""
+    path = write_config(
+        tmp_path,
+        f"sqlite:///{tmp_path / 's.db'}",
+        str(ROOT / "fixtures" / "fec"),
+        "\n[reports]\nbuckets = [15, 30, 45, 60, 90]\n",
+    )
+    assert main(["sync", "-c", str(path)], clock=clock) == 0
+    page = report(path, clock, capsys, "kpi", "--format", "html")
+    chart = page.partition('<svg id="chart-aged"')[2].partition("</svg>")[0]
+    assert chart.count('<rect class="bar"') == 7

@@ -46,7 +46,13 @@ ENTRIES = (
 
 
 def board(
-    tmp_path: Path, store_url: str, engine: Engine, clock: FixedClock
+    tmp_path: Path,
+    store_url: str,
+    engine: Engine,
+    clock: FixedClock,
+    *,
+    as_of: dt.date = dt.date(2026, 11, 24),
+    promise_broken: dt.datetime | None = None,
 ) -> Dashboard:
     src = tmp_path / "src"
     src.mkdir()
@@ -82,7 +88,9 @@ def board(
                 by="test",
                 now=now,
             )
-        return board_for(conn, config, "acme", company, dt.date(2026, 11, 24))
+        if promise_broken is not None:
+            pauses.break_promises(conn, company, promise_broken.date(), promise_broken)
+        return board_for(conn, config, "acme", company, as_of)
 
 
 def test_aged_balance_from_the_store(
@@ -133,3 +141,30 @@ def test_priority_calls_only_the_insured_customer_before_its_deadline(
     calls = board(tmp_path, store_url, engine, clock).priority
     assert [(c.customer, c.deadline) for c in calls] == [("C1", dt.date(2026, 11, 30))]
     assert calls[0].reason.startswith("déclaration à Allianz Trade de F1 : dans 6 j")
+
+
+def test_a_past_date_does_not_see_pauses_entered_later(
+    tmp_path: Path, store_url: str, engine: Engine, clock: FixedClock
+) -> None:
+    """As of 20 November, the dispute, promise and hold of the 24th did not exist."""
+    b = board(tmp_path, store_url, engine, clock, as_of=dt.date(2026, 11, 20))
+    assert b.forecast.disputed == D("0.00")
+    assert sum((w.promised for w in b.forecast.weeks), D("0.00")) == D("0.00")
+    assert sorted(c.customer for c in b.priority) == ["C1", "C2", "C3", "C4"]
+
+
+def test_a_past_date_sees_a_promise_broken_later_as_running(
+    tmp_path: Path, store_url: str, engine: Engine, clock: FixedClock
+) -> None:
+    """F3's promise (1 December) is noted broken on the 2nd: on the 1st it still runs."""
+    broken = dt.datetime(2026, 12, 2, 8, 0, tzinfo=dt.UTC)
+    b = board(
+        tmp_path,
+        store_url,
+        engine,
+        clock,
+        as_of=dt.date(2026, 12, 1),
+        promise_broken=broken,
+    )
+    assert [w.promised for w in b.forecast.weeks[:1]] == [D("300.00")]
+    assert [c.customer for c in b.priority] == ["C1"]

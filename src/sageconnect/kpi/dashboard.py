@@ -71,7 +71,7 @@ def dashboard(
                 for i in owed
             ),
             [
-                Promise(customer=c, invoice=k, until=u, amount=a)
+                Promise(customer=c, invoices=k, until=u, amount=a)
                 for c, k, u, a in facts.pauses.promises
             ],
             lags,
@@ -106,12 +106,19 @@ def declaration_deadline(due: dt.date, policy: Policy) -> dt.date:
 def debtors(facts: Facts, owed: list[OpenItem], policy: Policy | None) -> list[Debtor]:
     """One Debtor per customer with chaseable money overdue."""
     as_of, p = facts.as_of, facts.pauses
-    promised = {(c, k) for c, k, until, _ in p.promises if until >= as_of}
+    promised = {
+        (c, key)
+        for c, keys, until, _ in p.promises
+        if until >= as_of
+        for key in keys or (None,)
+    }
     grouped: dict[str, list[OpenItem]] = {}
     for i in owed:
         late = i.due is not None and i.due < as_of and i.to_chase > 0
         paused = (
-            i.key in p.disputed or {(i.customer, i.key), (i.customer, None)} & promised
+            i.key in p.disputed
+            or i.key in p.held
+            or {(i.customer, i.key), (i.customer, None)} & promised
         )
         if late and not paused:
             grouped.setdefault(i.customer, []).append(i)

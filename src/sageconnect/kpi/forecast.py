@@ -5,7 +5,8 @@ Week 1 runs from the Monday of ``as_of``'s week to its Sunday, and so on for
 received and not yet booked: that money is already in) is expected on one day:
 
 1. **a promise** on the invoice: its promised day, for the amount promised (or
-   all of it); a promise on the whole customer with an amount takes that amount
+   all of it; an invoice paid in instalments is one promise over its rows,
+   oldest due first); a promise on the whole customer with an amount takes that amount
    from the customer's invoices oldest due first, without an amount all of them;
    a promise is expected on its day, even when the due date is later;
 2. **otherwise the payer's habit**: the due date plus the customer's usual lag,
@@ -42,7 +43,8 @@ class Receivable:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Promise:
     customer: str
-    invoice: str | None  # an invoice key; None: the whole customer
+    # the invoice's keys (several for instalments); empty: the whole customer
+    invoices: tuple[str, ...] = ()
     until: dt.date
     amount: Decimal | None = None
 
@@ -119,9 +121,10 @@ def _after_promises(
     """What promises leave of each item; the promised money goes to its day
     (``as_of`` for a day already past)."""
     left = {r.key: r.amount for r in items}
-    for p in sorted(promises, key=lambda p: (p.invoice is None, p.until)):
+    for p in sorted(promises, key=lambda p: (not p.invoices, p.until)):
         targets = sorted(
-            (r for r in items if p.invoice in (None, r.key)), key=lambda r: r.due
+            (r for r in items if not p.invoices or r.key in p.invoices),
+            key=lambda r: r.due,
         )
         budget = p.amount
         for r in targets:

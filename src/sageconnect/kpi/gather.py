@@ -8,8 +8,11 @@ day, like the balances report.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 
@@ -37,9 +40,12 @@ BROKEN_WITHIN = dt.timedelta(days=30)
 @dataclass(frozen=True, slots=True)
 class PauseFacts:
     disputed: frozenset[str]  # invoice keys
-    promises: tuple[tuple[str, str | None, dt.date, Decimal | None], ...]
+    # customer, invoice keys (several: instalments; none: the whole customer),
+    # until, amount
+    promises: tuple[tuple[str, tuple[str, ...], dt.date, Decimal | None], ...]
     on_hold: frozenset[str]  # customer codes
     broken: frozenset[str]  # customers with a promise broken lately
+    held: frozenset[str] = frozenset()  # invoice keys on hold (not the customer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +69,16 @@ def read_facts(
     months: int,
     pending_days: int,
     policy: Policy | None,
+    tz: ZoneInfo,
 ) -> Facts:
+    """What the KPIs of ``as_of`` need; ``tz`` (the company's) says when the
+    day ends, for the pauses entered and resolved by then."""
     items = open_items(conn, company, as_of, pending_days=pending_days)
     return Facts(
         as_of=as_of,
         items=items,
         ledger=_ledger(conn, company, as_of, months, items),
-        pauses=_pauses(conn, company, as_of),
+        pauses=_pauses(conn, company, as_of, tz),
         scores=scores(conn, company, as_of),
         insured=_insured(conn, company, as_of, policy),
         reminded=_reminded(conn, company),
@@ -115,15 +124,55 @@ def _ledger(
     )
 
 
-def _pauses(conn: Connection, company: int, as_of: dt.date) -> PauseFacts:
-    rows = conn.execute(
+def _pauses(conn: Connection, company: int, as_of: dt.date, tz: ZoneInfo) -> PauseFacts:
+    """The pauses as they stood at the end of ``as_of``: one entered later does
+    not exist yet, one resolved later was still running."""
+    disputed, hold, broken, held = set(), set(), set(), set()
+    promises: dict[
+        tuple[object, ...], tuple[str, tuple[str, ...], dt.date, Decimal | None]
+    ] = {}
+    rows = _pause_rows(conn, company)
+    for kind, code, key, number, until, amount, created, resolution, resolved in rows:
+        if _local_day(created, tz) > as_of:
+            continue
+        resolved_on = None if resolved is None else _local_day(resolved, tz)
+        if resolved_on is not None and resolved_on <= as_of:
+            if resolution == "broken" and as_of - resolved_on <= BROKEN_WITHIN:
+                broken.add(code)
+            continue
+        if kind == "dispute" and key is not None and (until is None or until >= as_of):
+            disputed.add(key)  # a dispute with an end ends then, as for the planner
+        elif kind == "promise" and until is not None:
+            # An invoice number with several rows (instalments) got one row
+            # each, entered together, the amount on the first: one promise.
+            entry = (code, created, number, until)
+            _, keys, _, promised = promises.get(entry, (code, (), until, amount))
+            more = () if key is None else (key,)
+            promises[entry] = (code, keys + more, until, promised)
+        elif kind == "hold" and (until is None or until >= as_of):
+            if key is None:  # the whole customer
+                hold.add(code)
+            else:  # that invoice only, as the planner reads it
+                held.add(key)
+    return PauseFacts(
+        frozenset(disputed),
+        tuple(promises.values()),
+        frozenset(hold),
+        frozenset(broken),
+        frozenset(held),
+    )
+
+
+def _pause_rows(conn: Connection, company: int) -> Iterable[Any]:
+    return conn.execute(
         select(
             pauses.c.kind,
             customers.c.code,
             invoices.c.key,
+            invoices.c.number,
             pauses.c.until,
             pauses.c.amount,
-            pauses.c.resolved_at.is_(None),
+            pauses.c.created_at,
             pauses.c.resolution,
             pauses.c.resolved_at,
         )
@@ -132,24 +181,12 @@ def _pauses(conn: Connection, company: int, as_of: dt.date) -> PauseFacts:
         .where(pauses.c.company_id == company)
         .order_by(pauses.c.id)
     )
-    disputed, promises, hold, broken = set(), [], set(), set()
-    for kind, code, key, until, amount, active, resolution, resolved_at in rows:
-        if not active:
-            recent = resolved_at is not None and (
-                as_of - resolved_at.date() <= BROKEN_WITHIN
-            )
-            if resolution == "broken" and recent:
-                broken.add(code)
-            continue
-        if kind == "dispute" and key is not None:
-            disputed.add(key)
-        elif kind == "promise" and until is not None:
-            promises.append((code, key, until, amount))
-        elif kind == "hold" and (until is None or until >= as_of):
-            hold.add(code)
-    return PauseFacts(
-        frozenset(disputed), tuple(promises), frozenset(hold), frozenset(broken)
-    )
+
+
+def _local_day(moment: dt.datetime, tz: ZoneInfo) -> dt.date:
+    # SQLite gives back the UTC timestamps it was given without their zone.
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return aware.astimezone(tz).date()
 
 
 def _insured(

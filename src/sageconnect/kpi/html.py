@@ -87,7 +87,7 @@ td.n,th.n{text-align:right;white-space:nowrap}
 {% for a in board.activity %}<tr><td>{{ a.step }}</td><td>{{ a.channel }}</td>
 <td class="n">{{ a.messages }}</td><td class="n">{{ a.invoices }}</td>
 <td class="n">{{ eur(a.reminded) }}</td><td class="n">{{ eur(a.paid_after) }}</td>
-<td class="n">{{ a.paid_share if a.paid_share is not none else "–" }}</td></tr>
+<td class="n">{{ pct(a.paid_share) }}</td></tr>
 {% else %}<tr><td colspan="7">Aucune relance envoyée sur la période.</td></tr>
 {% endfor %}</table>
 <div class="notes"><h2>Méthodes</h2><ul>
@@ -133,6 +133,7 @@ def page(
         generated=generated.strftime("%d/%m/%Y %H:%M %Z"),
         day=lambda d: short_day(d, "fr"),
         eur=eur,
+        pct=percent,
         french=_french,
         board=board,
         labels=labels,
@@ -146,7 +147,8 @@ def page(
             "Balance âgée",
             ["non échu", *(_french(x) for x in labels)],
             [svg.Series("montant", [t.not_due, *t.buckets], COLORS[0])],
-            colors=COLORS[: len(labels) + 1],
+            # the oldest buckets share the last colour when there are more
+            colors=[COLORS[min(n, len(COLORS) - 1)] for n in range(len(labels) + 1)],
         ),
         dso_chart=_dso_chart(history, board),
         forecast_chart=svg.bars(
@@ -165,25 +167,37 @@ def page(
     )
 
 
+def one_document(pages: Sequence[str]) -> str:
+    """Several companies' reports as one page: the first's head, every body."""
+    if len(pages) == 1:
+        return pages[0]
+    bodies = [p.partition("<body>")[2].rpartition("</body>")[0] for p in pages]
+    head = pages[0].partition("<body>")[0]
+    return head + "<body>" + '<hr class="company">'.join(bodies) + "</body></html>\n"
+
+
+def days(value: Decimal | None) -> str:
+    """A number of days to the tenth, the French way: ``62,9 j``; ``–`` if none."""
+    return "–" if value is None else f"{value} j".replace(".", ",")
+
+
+def percent(value: Decimal | None) -> str:
+    """A percentage to the tenth, the French way: ``83,3 %``; ``–`` if none."""
+    return "–" if value is None else f"{value} %".replace(".", ",")
+
+
 def _cards(board: Dashboard, eur: Callable[[Decimal], str]) -> list[tuple[str, str]]:
     r, t = board.ratios, board.aged_total
-
-    def days(value: Decimal | None) -> str:
-        return "–" if value is None else f"{value} j".replace(".", ",")
-
-    def pct(value: Decimal | None) -> str:
-        return "–" if value is None else f"{value} %".replace(".", ",")
-
     return [
         ("Encours", eur(t.total)),
         ("En retard", eur(t.overdue)),
-        ("Part en retard", pct(r.overdue_share)),
+        ("Part en retard", percent(r.overdue_share)),
         ("DSO count-back", days(r.dso_countback)),
         ("DSO ratio", days(r.dso_simple)),
         ("Meilleur DSO possible", days(r.best_dso)),
         ("Retard moyen (ADD)", days(r.add)),
-        ("CEI", pct(r.cei)),
-        ("Taux de recouvrement", pct(r.recovery_rate)),
+        ("CEI", percent(r.cei)),
+        ("Taux de recouvrement", percent(r.recovery_rate)),
         (
             f"Prévu sur {len(board.forecast.weeks)} semaines",
             eur(board.forecast.weeks[-1].cumulative),

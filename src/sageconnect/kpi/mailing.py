@@ -33,6 +33,7 @@ from sageconnect.dunning.formatting import day as short_day
 from sageconnect.dunning.formatting import money
 from sageconnect.dunning.message import Delivery, Outgoing, Recipient, Rendered
 from sageconnect.kpi.dashboard import Dashboard
+from sageconnect.kpi.html import days, percent
 from sageconnect.kpi.settings import WEEKDAYS, ReportMail
 from sageconnect.store.tables import report_mails
 
@@ -119,10 +120,13 @@ def send_report(
             currency=currency,
             to=settings.to[0],
         )
-        delivery = _channel(settings, clock).send(outgoing)
+        channel = _channel(settings, clock)
     except BaseException:
         _free(engine, company_id, name, attempt)  # nothing left: try next cycle
         raise
+    # From here bytes may leave: an exception (Ctrl+C while the server answers
+    # the body) leaves the claim, whose lease runs out into uncertain.
+    delivery = channel.send(outgoing)
     return _finish(
         engine, company_id, slot=name, attempt=attempt, delivery=delivery, now=now
     )
@@ -243,9 +247,9 @@ def _outgoing(
         "",
         f"Encours : {money(t.total, currency, 'fr')}",
         f"En retard : {money(t.overdue, currency, 'fr')}",
-        f"DSO (count-back) : {_days(r.dso_countback)}",
-        f"Meilleur DSO possible : {_days(r.best_dso)}",
-        f"CEI : {'–' if r.cei is None else f'{r.cei} %'}",
+        f"DSO (count-back) : {days(r.dso_countback)}",
+        f"Meilleur DSO possible : {days(r.best_dso)}",
+        f"CEI : {percent(r.cei)}",
         "Prévu sur les semaines à venir : "
         + money(board.forecast.weeks[-1].cumulative, currency, "fr"),
         f"Clients à appeler : {len(board.priority)}",
@@ -270,7 +274,3 @@ def _outgoing(
             ),
         ),
     )
-
-
-def _days(value: object) -> str:
-    return "–" if value is None else f"{value} j"

@@ -1,8 +1,8 @@
 """The priority list: the customers to call today, and why. Pure.
 
 A customer is on the list when it has money overdue that may be chased: open
-invoices past their due date, less bank money pending, leaving out disputed
-invoices and those under a promise not yet due, unless the customer is on hold.
+invoices past their due date, less bank money pending, leaving out invoices
+disputed, on hold or under a promise not yet due; a customer on hold is left out.
 
 Order:
 

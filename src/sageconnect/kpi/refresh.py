@@ -54,6 +54,7 @@ def board_for(
         months=config.reports.dso_months,
         pending_days=company.bank.pending_days if company.bank else PENDING_DAYS,
         policy=policy,
+        tz=ZoneInfo(company.timezone),
     )
     return dashboard(facts, config.reports, policy)
 

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sageconnect.credit.settings import SmtpTarget
+from sageconnect.dunning.channels.smtp import mailbox
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -27,6 +28,19 @@ class ReportMail(SmtpTarget):
     at: dt.time = dt.time(8, 0)  # local time of the company
     # a slot missed by more than this (the daemon was down) is not sent late
     grace_hours: int = Field(default=12, ge=1, le=168)
+
+    @field_validator("from_address")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        mailbox(value, "from_address")  # checked now, not at the first slot
+        return value
+
+    @field_validator("to")
+    @classmethod
+    def _recipients(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for address in value:
+            mailbox(address, "an address in to")
+        return value
 
     @field_validator("days")
     @classmethod

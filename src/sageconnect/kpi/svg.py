@@ -41,11 +41,16 @@ def _nice_top(value: Decimal) -> Decimal:
 
 
 def _short(value: Decimal) -> str:
-    if abs(value) >= MILLION:
-        return f"{value / MILLION:.1f} M"
-    if abs(value) >= THOUSAND:
-        return f"{value / THOUSAND:.0f} k"
-    return f"{value:.0f}"
+    """An axis value, French and exact to the hundredth: ``12,5 k``, ``1,25 M``."""
+    for size, unit in ((MILLION, " M"), (THOUSAND, " k")):
+        if abs(value) >= size:
+            return _french(value / size) + unit
+    return _french(value)
+
+
+def _french(value: Decimal) -> str:
+    text = f"{value.quantize(Decimal('0.01'), ROUND_HALF_UP):f}"
+    return text.rstrip("0").rstrip(".").replace(".", ",") if "." in text else text
 
 
 def _frame(chart_id: str, title: str, top: Decimal, body: list[str]) -> str:
