@@ -6,7 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, or_, select
 
 from sageconnect.credit.alerts import Buyer, Cover, Invoice
 from sageconnect.store.open_items import open_items
@@ -107,7 +107,7 @@ def buyers(
 
 
 def open_invoices(conn: Connection, company: int, as_of: dt.date) -> list[Invoice]:
-    """Open invoices, with whether an open dispute covers them."""
+    """Open invoices, with whether a dispute open on ``as_of`` covers them."""
     disputed = set(
         conn.execute(
             select(invoices.c.key)
@@ -116,6 +116,8 @@ def open_invoices(conn: Connection, company: int, as_of: dt.date) -> list[Invoic
                 pauses.c.company_id == company,
                 pauses.c.kind == "dispute",
                 pauses.c.resolved_at.is_(None),
+                # a dispute with an end ends then, as dunning resumes then
+                or_(pauses.c.until.is_(None), pauses.c.until >= as_of),
             )
         ).scalars()
     )
