@@ -292,3 +292,39 @@ def test_a_refused_reminder_gets_a_failed_note_with_the_reply(
     )
     assert "etoile.example" not in by_customer["C1"]
     assert "e-mail envoyée ; fact. FA2" in by_customer["C2"]
+
+
+CLOSE_FAILS = PLUGIN.replace('name = "acme-notes"', 'name = "acme-flaky"').replace(
+    "    def close(self):\n        pass",
+    "    def close(self):\n        raise ConnectionResetError('crm hung up')",
+)
+
+
+def test_a_writer_failing_unexpectedly_after_a_send_leaves_the_send_recorded_ok(
+    installed_writer: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A plug-in raising where no note is at stake (its close) neither keeps the
+    reminders from going out nor fails the send's run: one writeback_failed."""
+    (installed_writer / "acme_flaky.py").write_text(CLOSE_FAILS, encoding="utf-8")
+    (installed_writer / "acme_notes-0.1.dist-info" / "entry_points.txt").write_text(
+        "[sageconnect.note_writers]\nacme-flaky = acme_flaky:make\n",
+        encoding="utf-8",
+    )
+    importlib.invalidate_caches()
+    out = tmp_path / "crm.jsonl"
+    config = fec_company(
+        tmp_path, f'writer = "acme-flaky"\noptions = {{ path = "{out}" }}'
+    )
+    clock = FixedClock(NOW)
+    capsys.readouterr()
+    assert main(["run", "--once", "-c", str(config)], clock) == 70
+    logged = [json.loads(x) for x in capsys.readouterr().err.splitlines()]
+    (failed,) = [e for e in logged if e["event"] == "writeback_failed"]
+    assert failed["error_class"] == "ConnectionResetError"
+    assert not [e for e in logged if e["event"] == "job_failed"]
+    (send,) = [e for e in logged if e["event"] == "job_finished" and e["job"] == "send"]
+    assert send["outcome"] == "ok"
+    assert send["sent"] == 2
+    assert len(out.read_text("utf-8").splitlines()) == 2
