@@ -20,6 +20,7 @@ from support import ROOT, fec_lines, write_config
 FAST = """
 [daemon]
 heartbeat_seconds = 1
+holidays = "none"  # the real clock: a public holiday would stop the send
 
 [daemon.jobs]
 sync = { every = "1s" }
@@ -214,7 +215,8 @@ def test_sigterm_during_a_send_records_the_message_in_flight_then_stops(
     text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
     text = text.replace('"fixtures/', f'"{ROOT}/fixtures/')
     text = text.split("\n[daemon]")[0] + (
-        '\n[daemon]\n[daemon.jobs]\nsync = { every = "1h" }\nfull_sync = false\n'
+        '\n[daemon]\nholidays = "none"\n[daemon.jobs]\nsync = { every = "1h" }\n'
+        "full_sync = false\n"
         'send = { every = "2s" }\nalerts = false\n'
     )
     config = tmp_path / "config.toml"
