@@ -328,3 +328,21 @@ def test_a_writer_failing_unexpectedly_after_a_send_leaves_the_send_recorded_ok(
     assert send["outcome"] == "ok"
     assert send["sent"] == 2
     assert len(out.read_text("utf-8").splitlines()) == 2
+
+
+def test_a_plugin_writer_without_its_length_and_encoding_fails_the_check(
+    installed_writer: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """length and encoding are part of a NoteWriter (the text is fitted to
+    them): a writer without them is exit 78 at check, not a crash at its
+    first note."""
+    (installed_writer / "acme_notes.py").write_text(
+        PLUGIN.replace("    length = 255\n", ""), encoding="utf-8"
+    )
+    config = fec_company(
+        tmp_path, f'writer = "acme-notes"\noptions = {{ path = "{tmp_path / "x"}" }}'
+    )
+    assert main(["check", "-c", str(config)]) == 78
+    err = capsys.readouterr().err
+    assert "companies.acme.writeback.writer" in err
+    assert "length" in err
