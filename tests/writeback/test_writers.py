@@ -171,6 +171,11 @@ def test_a_plugin_writer_passes_the_contract_suite(
             "companies.acme.writeback",
             "entries = true needs",
         ),
+        (  # a login of its own, on the source's connection: it would be ignored
+            'writer = "file"\nfolder = "n"\nuser = "notes"',
+            "companies.acme.writeback",
+            "user and password go with dsn or connection_string",
+        ),
     ],
 )
 def test_a_writeback_that_cannot_work_stops_with_exit_78(
