@@ -273,3 +273,30 @@ def test_a_business_job_on_an_interval_skips_holidays_too() -> None:
     assert schedule.next_after(paris(2026, 12, 24, 10, 0), last) == paris(
         2026, 12, 26, 0, 0
     )
+
+
+def test_a_run_the_store_cannot_record_is_one_job_failed_then_runs_later(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """The store refusing the run's history row (locked, full, gone) is logged
+    job_failed, not swallowed by the scheduler's silenced logger; once the store
+    answers again, the slot still runs, once."""
+    clock = FixedClock(paris(2026, 6, 15, 8, 0))
+    probe = Probe(tmp_path, engine, clock)
+    runner = probe.runner()
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE job_runs RENAME TO job_runs_away"))
+    clock.advance(dt.timedelta(hours=1, minutes=1))
+    with capture_logs() as logged:
+        runner.fire(runner.jobs[0])
+    (failed,) = [e for e in logged if e["event"] == "job_failed"]
+    assert failed["error_class"] == "OperationalError"
+    assert failed["job"] == "probe"
+    assert probe.ran == []
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE job_runs_away RENAME TO job_runs"))
+    clock.advance(dt.timedelta(minutes=10))
+    runner.tick()
+    runner.tick()
+    assert len(probe.ran) == 1
+    assert runner.idle()
