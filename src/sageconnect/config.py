@@ -285,9 +285,25 @@ def load(path: Path) -> Config:
     except ValidationError as exc:
         problems += [_problem(err, name) for err in exc.errors()]
         raise ConfigError(problems) from None
+    problems += _daemon_problems(config, name)
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def _daemon_problems(config: Config, file: str) -> list[Problem]:
+    """A [daemon.companies.<code>] for no company (a misspelt code): found by
+    ``check``, not only when the daemon starts."""
+    names = ", ".join(config.companies)
+    return [
+        Problem(
+            f"daemon.companies.{code}",
+            "(a table)",
+            f"a company of [companies]: {names}",
+            file,
+        )
+        for code in sorted(set(config.daemon.companies) - set(config.companies))
+    ]
 
 
 def _inline_secret_problems(path: Path, raw: dict[str, Any]) -> list[Problem]:
