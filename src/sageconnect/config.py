@@ -286,6 +286,7 @@ def load(path: Path) -> Config:
         problems += [_problem(err, name) for err in exc.errors()]
         raise ConfigError(problems) from None
     problems += _report_path_problems(config, name)
+    problems += _daemon_problems(config, name)
     if problems:
         raise ConfigError(problems)
     return config
@@ -305,6 +306,21 @@ def _report_path_problems(config: Config, file: str) -> list[Problem]:
             " 'var/report-{company}.html'",
             file,
         )
+    ]
+
+
+def _daemon_problems(config: Config, file: str) -> list[Problem]:
+    """A [daemon.companies.<code>] for no company (a misspelt code): found by
+    ``check``, not only when the daemon starts."""
+    names = ", ".join(config.companies)
+    return [
+        Problem(
+            f"daemon.companies.{code}",
+            "(a table)",
+            f"a company of [companies]: {names}",
+            file,
+        )
+        for code in sorted(set(config.daemon.companies) - set(config.companies))
     ]
 
 

@@ -69,6 +69,7 @@ login_timeout = 2
 
 [daemon]
 heartbeat_seconds = 1
+holidays = "none"  # the real clock: a public holiday would stop the send
 
 [daemon.jobs]
 sync = {{ every = "2s" }}

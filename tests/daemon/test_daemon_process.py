@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import socket
 import sqlite3
@@ -20,6 +22,7 @@ from support import ROOT, fec_lines, write_config
 FAST = """
 [daemon]
 heartbeat_seconds = 1
+holidays = "none"  # the real clock: a public holiday would stop the send
 
 [daemon.jobs]
 sync = { every = "1s" }
@@ -214,7 +217,8 @@ def test_sigterm_during_a_send_records_the_message_in_flight_then_stops(
     text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
     text = text.replace('"fixtures/', f'"{ROOT}/fixtures/')
     text = text.split("\n[daemon]")[0] + (
-        '\n[daemon]\n[daemon.jobs]\nsync = { every = "1h" }\nfull_sync = false\n'
+        '\n[daemon]\nholidays = "none"\n[daemon.jobs]\nsync = { every = "1h" }\n'
+        "full_sync = false\n"
         'send = { every = "2s" }\nalerts = false\n'
     )
     config = tmp_path / "config.toml"
@@ -244,3 +248,39 @@ def test_sigterm_during_a_send_records_the_message_in_flight_then_stops(
     assert finished["sent"] == 1
     assert finished["interrupted"] is True
     assert "reminder_sent" in daemon.names()
+
+
+def test_sigterm_during_run_once_records_the_message_in_flight_then_exits_75(
+    tmp_path: Path,
+) -> None:
+    """run --once stopped by SIGTERM (a systemd timer's service stopped, a task
+    ended) as the daemon is: the reminder on its way is recorded sent, none is
+    left claimed (it would become uncertain), the rest wait; exit 75."""
+    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    config = tmp_path / "config.toml"
+    config.write_text(text.replace('"fixtures/', f'"{ROOT}/fixtures/'), "utf-8")
+    env = {**os.environ, "SAGECONNECT_FAILPOINTS": "send.after_claim_commit=sleep:3"}
+    db = tmp_path / "var" / "sageconnect.db"
+    with subprocess.Popen(
+        [sys.executable, "-m", "sageconnect", "run", "--once", "-c", str(config)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as once:
+        deadline = time.monotonic() + 60
+        claimed = "SELECT count(*) FROM reminders WHERE state = 'claimed'"
+        while time.monotonic() < deadline and once.poll() is None:
+            with contextlib.suppress(sqlite3.OperationalError):  # no tables yet
+                if db.exists() and _count(db, claimed):
+                    break
+            time.sleep(0.1)
+        once.send_signal(signal.SIGTERM)
+        _, err = once.communicate(timeout=30)
+    assert once.returncode == 75, err[-2000:]
+    with closing(sqlite3.connect(db)) as conn:
+        query = "SELECT state, count(*) FROM reminders GROUP BY state"
+        states = dict(conn.execute(query).fetchall())
+    assert states.get("sent") == 1
+    assert "claimed" not in states
+    assert "run_interrupted" in err

@@ -13,6 +13,7 @@ from structlog.testing import capture_logs
 
 from sageconnect.clock import FixedClock
 from sageconnect.config import load
+from sageconnect.daemon.holidays import closer
 from sageconnect.daemon.runner import Runner, Scheduled, scheduled_jobs
 from sageconnect.daemon.schedule import Schedule
 from sageconnect.daemon.settings import When
@@ -255,3 +256,47 @@ sync = { at = "09:00", days = "mon-fri" }
     send = next(j for j in jobs if j.kind.name == "send")
     after_14_july = send.schedule.next_after(paris(2026, 7, 13, 10, 0), None)
     assert after_14_july == paris(2026, 7, 15, 9, 0)
+
+
+def test_a_business_job_on_an_interval_skips_holidays_too() -> None:
+    """send = { every = "2h" } sends no reminder on Christmas Day or a closed
+    day of the config, as the 09:00 send does not; it goes on the day after."""
+    closed = closer("FR", (dt.date(2026, 12, 24),))
+    schedule = Schedule(When(every="2h"), PARIS, closed)
+    horizon = dt.timedelta(hours=6)
+    for day in (24, 25):
+        assert schedule.due(None, paris(2026, 12, day, 10, 0), horizon) is None
+    last = paris(2026, 12, 23, 16, 0)
+    assert schedule.due(last, paris(2026, 12, 25, 18, 0), horizon) is None
+    after = paris(2026, 12, 26, 0, 30)
+    assert schedule.due(last, after, horizon) == after
+    assert schedule.next_after(paris(2026, 12, 24, 10, 0), last) == paris(
+        2026, 12, 26, 0, 0
+    )
+
+
+def test_a_run_the_store_cannot_record_is_one_job_failed_then_runs_later(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """The store refusing the run's history row (locked, full, gone) is logged
+    job_failed, not swallowed by the scheduler's silenced logger; once the store
+    answers again, the slot still runs, once."""
+    clock = FixedClock(paris(2026, 6, 15, 8, 0))
+    probe = Probe(tmp_path, engine, clock)
+    runner = probe.runner()
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE job_runs RENAME TO job_runs_away"))
+    clock.advance(dt.timedelta(hours=1, minutes=1))
+    with capture_logs() as logged:
+        runner.fire(runner.jobs[0])
+    (failed,) = [e for e in logged if e["event"] == "job_failed"]
+    assert failed["error_class"] == "OperationalError"
+    assert failed["job"] == "probe"
+    assert probe.ran == []
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE job_runs_away RENAME TO job_runs"))
+    clock.advance(dt.timedelta(minutes=10))
+    runner.tick()
+    runner.tick()
+    assert len(probe.ran) == 1
+    assert runner.idle()

@@ -165,3 +165,47 @@ def test_install_without_the_wrapper_says_where_to_put_it(
     )
     assert "no WinSW executable" in capsys.readouterr().err
     assert not wrapper.with_suffix(".xml").exists()
+
+
+def test_the_unit_lets_the_daemon_write_its_note_files_and_html_reports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ProtectSystem=strict makes every other folder read-only: the file
+    writer's folder and the HTML report's are among the ReadWritePaths."""
+    (tmp_path / "fec").mkdir()
+    config = write_config(
+        tmp_path,
+        "sqlite:///state/store.db",
+        "fec",
+        '[companies.acme.writeback]\nwriter = "file"\nfolder = "sage-import"\n'
+        '[reports]\nhtml = "web/report-{company}.html"\n',
+    )
+    lines = _render(config, capsys).splitlines()
+    (writable,) = [x for x in lines if x.startswith("ReadWritePaths=")]
+    paths = writable.removeprefix("ReadWritePaths=").split()
+    assert f"-{tmp_path / 'sage-import'}" in paths
+    assert f"-{tmp_path / 'web'}" in paths
+
+
+def test_a_config_folder_with_a_space_gives_a_unit_systemd_accepts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """WorkingDirectory= takes a bare path (systemd does not unquote it): a
+    folder such as "/srv/ACME SAS" is written as it is."""
+    folder = tmp_path / "ACME SAS"
+    (folder / "fec").mkdir(parents=True)
+    config = write_config(folder, "sqlite:///state/store.db", "fec")
+    unit = _render(config, capsys, "--user", "dynamic")
+    assert f"WorkingDirectory={folder}" in unit.splitlines()
+    if shutil.which("systemd-analyze") is None:
+        return
+    path = tmp_path / "sageconnect.service"
+    path.write_text(unit, encoding="utf-8")
+    done = subprocess.run(
+        ["systemd-analyze", "verify", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr

@@ -119,3 +119,13 @@ def test_a_company_can_turn_a_job_off_or_move_it(tmp_path: Path) -> None:
     assert "send" not in slots
     assert slots["sync"].cron == "*/5 7-19 * * mon-fri"
     assert slots["alerts"].at == ("08:30",)
+
+
+def test_an_unknown_company_under_daemon_companies_fails_the_check(
+    tmp_path: Path,
+) -> None:
+    """A misspelt [daemon.companies.acmee] is found by `check` (load), as the
+    daemon would refuse it, with the companies there are."""
+    (problem,) = _problems(tmp_path, "[daemon.companies.acmee]\nsend = false")
+    assert "daemon.companies.acmee" in problem
+    assert "acme" in problem.rsplit("acmee", 1)[1]

@@ -171,6 +171,11 @@ def test_a_plugin_writer_passes_the_contract_suite(
             "companies.acme.writeback",
             "entries = true needs",
         ),
+        (  # a login of its own, on the source's connection: it would be ignored
+            'writer = "file"\nfolder = "n"\nuser = "notes"',
+            "companies.acme.writeback",
+            "user and password go with dsn or connection_string",
+        ),
     ],
 )
 def test_a_writeback_that_cannot_work_stops_with_exit_78(
@@ -292,3 +297,57 @@ def test_a_refused_reminder_gets_a_failed_note_with_the_reply(
     )
     assert "etoile.example" not in by_customer["C1"]
     assert "e-mail envoyée ; fact. FA2" in by_customer["C2"]
+
+
+CLOSE_FAILS = PLUGIN.replace('name = "acme-notes"', 'name = "acme-flaky"').replace(
+    "    def close(self):\n        pass",
+    "    def close(self):\n        raise ConnectionResetError('crm hung up')",
+)
+
+
+def test_a_writer_failing_unexpectedly_after_a_send_leaves_the_send_recorded_ok(
+    installed_writer: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A plug-in raising where no note is at stake (its close) neither keeps the
+    reminders from going out nor fails the send's run: one writeback_failed."""
+    (installed_writer / "acme_flaky.py").write_text(CLOSE_FAILS, encoding="utf-8")
+    (installed_writer / "acme_notes-0.1.dist-info" / "entry_points.txt").write_text(
+        "[sageconnect.note_writers]\nacme-flaky = acme_flaky:make\n",
+        encoding="utf-8",
+    )
+    importlib.invalidate_caches()
+    out = tmp_path / "crm.jsonl"
+    config = fec_company(
+        tmp_path, f'writer = "acme-flaky"\noptions = {{ path = "{out}" }}'
+    )
+    clock = FixedClock(NOW)
+    capsys.readouterr()
+    assert main(["run", "--once", "-c", str(config)], clock) == 70
+    logged = [json.loads(x) for x in capsys.readouterr().err.splitlines()]
+    (failed,) = [e for e in logged if e["event"] == "writeback_failed"]
+    assert failed["error_class"] == "ConnectionResetError"
+    assert not [e for e in logged if e["event"] == "job_failed"]
+    (send,) = [e for e in logged if e["event"] == "job_finished" and e["job"] == "send"]
+    assert send["outcome"] == "ok"
+    assert send["sent"] == 2
+    assert len(out.read_text("utf-8").splitlines()) == 2
+
+
+def test_a_plugin_writer_without_its_length_and_encoding_fails_the_check(
+    installed_writer: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """length and encoding are part of a NoteWriter (the text is fitted to
+    them): a writer without them is exit 78 at check, not a crash at its
+    first note."""
+    (installed_writer / "acme_notes.py").write_text(
+        PLUGIN.replace("    length = 255\n", ""), encoding="utf-8"
+    )
+    config = fec_company(
+        tmp_path, f'writer = "acme-notes"\noptions = {{ path = "{tmp_path / "x"}" }}'
+    )
+    assert main(["check", "-c", str(config)]) == 78
+    err = capsys.readouterr().err
+    assert "companies.acme.writeback.writer" in err
+    assert "length" in err

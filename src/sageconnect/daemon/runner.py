@@ -134,6 +134,18 @@ class Runner:
             slot = self.due(job, now or self.ctx.clock.now())
             if slot is not None:
                 self.run(job, slot)
+        except Exception as exc:  # noqa: BLE001 - APScheduler's log is silenced
+            # the job's own errors are caught in call(): this is the store
+            # refusing the run's history; the slot runs once it answers again
+            logs.get().exception(
+                "job_failed",
+                company=job.company,
+                job=job.kind.name,
+                error_class=type(exc).__name__,
+                reason="the run could not be recorded in the store",
+            )
+            with self._guard:
+                self.counts["failed"] += 1
         finally:
             with self._guard:
                 self._active -= 1
@@ -194,28 +206,31 @@ class Runner:
         started = time.perf_counter()
         with self._guard:
             self.running.add(job.id)
-        with structlog.contextvars.bound_contextvars(
-            company=job.company, job=job.kind.name
-        ):
-            log.info("job_started", slot=slot.isoformat())
-            outcome = self.call(job)
-            with self.ctx.engine.begin() as conn:
-                history.finish(
-                    conn,
-                    run_id,
+        try:
+            with structlog.contextvars.bound_contextvars(
+                company=job.company, job=job.kind.name
+            ):
+                log.info("job_started", slot=slot.isoformat())
+                outcome = self.call(job)
+                with self.ctx.engine.begin() as conn:
+                    history.finish(
+                        conn,
+                        run_id,
+                        outcome=outcome.status,
+                        now=self.ctx.clock.now(),
+                        detail=logs.scrub(outcome.detail) if outcome.detail else None,
+                        figures=outcome.figures,
+                    )
+                log.info(
+                    "job_finished",
                     outcome=outcome.status,
-                    now=self.ctx.clock.now(),
-                    detail=logs.scrub(outcome.detail) if outcome.detail else None,
-                    figures=outcome.figures,
+                    duration_s=round(time.perf_counter() - started, 3),
+                    **outcome.figures,
                 )
-            log.info(
-                "job_finished",
-                outcome=outcome.status,
-                duration_s=round(time.perf_counter() - started, 3),
-                **outcome.figures,
-            )
+        finally:
+            with self._guard:
+                self.running.discard(job.id)
         with self._guard:
-            self.running.discard(job.id)
             self.counts["runs"] += 1
             self.counts["failed"] += outcome.status == "failed"
         return outcome

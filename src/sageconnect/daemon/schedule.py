@@ -69,6 +69,8 @@ class Schedule:
         ``horizon`` old. Older missed slots are coalesced into it."""
         period = self.period
         if period is not None:  # elapsed time: due once a period has passed
+            if self._closed(now):  # a business job waits for the next open day
+                return None
             if last is None or now - last >= period:
                 return now.replace(microsecond=0)
             return None
@@ -79,6 +81,11 @@ class Schedule:
         for moment in self._slots(since, now):
             found = moment
         return found
+
+    def _closed(self, moment: dt.datetime) -> bool:
+        return self.closed is not None and self.closed(
+            moment.astimezone(self.zone).date()
+        )
 
     def missed(self, last: dt.datetime | None, now: dt.datetime) -> bool:
         """Whether a wall-clock slot after ``last`` passed without a run."""
@@ -92,9 +99,7 @@ class Schedule:
         assert trigger is not None  # noqa: S101 - set for wall-clock schedules
         moment = trigger.get_next_fire_time(None, after + dt.timedelta(microseconds=1))
         while moment is not None and moment <= until:
-            if self.closed is None or not self.closed(
-                moment.astimezone(self.zone).date()
-            ):
+            if not self._closed(moment):
                 yield moment
             moment = trigger.get_next_fire_time(
                 moment, moment + dt.timedelta(seconds=1)
@@ -104,5 +109,9 @@ class Schedule:
         """When it runs next (for ``status``)."""
         period = self.period
         if period is not None:
-            return now if last is None else max(now, last + period)
+            moment = now if last is None else max(now, last + period)
+            while self._closed(moment):  # from the next open day's midnight
+                day = moment.astimezone(self.zone).date() + dt.timedelta(days=1)
+                moment = dt.datetime.combine(day, dt.time(), self.zone)
+            return moment
         return next(self._slots(now - dt.timedelta(microseconds=1), now + _YEAR))

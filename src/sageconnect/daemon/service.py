@@ -17,6 +17,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -42,19 +43,57 @@ from sageconnect.errors import ConfigError, Problem
 
 EX_OK, EX_TEMPFAIL = 0, 75
 STOP_BUDGET = 8.0  # seconds from the signal to the exit: under systemd's 10
+_STOP_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGINT)
+if sys.platform == "win32":  # Ctrl+Break
+    _STOP_SIGNALS += (signal.SIGBREAK,)
 
 
 def once(config: Config, clock: Clock, engine: Engine) -> int:
-    """``run --once``: every job of every company once, under the same lock."""
+    """``run --once``: every job of every company once, under the same lock.
+
+    A stop signal ends it as it ends the daemon: a send records the message in
+    flight, a sync rolls back, the jobs left wait for the next run (exit 75).
+    """
     lock = _lock(config, engine)
     if lock is None:
         return EX_TEMPFAIL
+    got: list[str] = []
+    restore = _stop_gently(got)
     try:
         ctx = Context(config, engine, clock)
         jobs = scheduled_jobs(ctx, list(config.companies))
-        return Runner(ctx, jobs, holds=lock.holds).once()
+        status = Runner(ctx, jobs, holds=lock.holds).once()
+        if got:
+            logs.get().warning(
+                "run_interrupted", reason=got[0], left="waits for the next run"
+            )
+            return max(status, EX_TEMPFAIL)
+        return status
     finally:
+        restore()
         lock.release()
+
+
+def _stop_gently(got: list[str]) -> Callable[[], None]:
+    """A first SIGTERM/SIGINT asks the job in progress to stop at its next safe
+    point; a second one acts as it did before. Returns what restores the
+    previous handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None  # only the main thread may set handlers
+    previous = {signum: signal.getsignal(signum) for signum in _STOP_SIGNALS}
+
+    def restore() -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        got.append(signal.Signals(signum).name)
+        shutdown.request()
+        restore()
+
+    for signum in previous:
+        signal.signal(signum, handler)
+    return restore
 
 
 def serve(config: Config, clock: Clock, engine: Engine) -> int:
@@ -241,10 +280,7 @@ def _signals(stop: threading.Event, got: list[str]) -> None:
         shutdown.request()  # a sync in flight starts rolling back now
         stop.set()
 
-    wanted = [signal.SIGTERM, signal.SIGINT]
-    if sys.platform == "win32":
-        wanted.append(signal.SIGBREAK)
-    for signum in wanted:
+    for signum in _STOP_SIGNALS:
         signal.signal(signum, handler)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
-from sageconnect import shutdown, writeback
+from sageconnect import logs, shutdown, writeback
 from sageconnect.clock import Clock
 from sageconnect.config import Config
 from sageconnect.credit.notify import AlertTarget, build_targets
@@ -26,7 +26,8 @@ from sageconnect.jobs import sync_company
 from sageconnect.kpi.refresh import mail_report, refresh_company
 from sageconnect.writeback import writeback_company
 
-EX_OK, EX_DATAERR, EX_UNAVAILABLE, EX_TEMPFAIL = 0, 65, 69, 75
+EX_OK, EX_DATAERR, EX_UNAVAILABLE, EX_SOFTWARE, EX_TEMPFAIL = 0, 65, 69, 70, 75
+EX_CONFIG = 78
 
 
 @dataclass(slots=True)
@@ -134,14 +135,26 @@ def _send(ctx: Context, code: str) -> Outcome:
     bad = report.uncertain or report.failed or report.lapsed
     outcome = Outcome(exit=EX_DATAERR if bad else EX_OK, figures=figures)
     if ctx.config.companies[code].writeback is not None and not shutdown.requested():
-        # what was just sent reaches the accountant now; a failing target leaves
-        # its notes queued (the writeback job retries them) and never fails a send
-        noted = _writeback(ctx, code)
-        outcome.figures["notes_written"] = noted.figures.get("written", 0)
-        outcome.figures["notes_pending"] = noted.figures.get("pending", 0)
-        if noted.exit > outcome.exit:  # `run --once` exits 75 while notes wait
-            outcome.exit, outcome.detail = noted.exit, noted.detail
+        _note_sent(ctx, code, outcome)
     return outcome
+
+
+def _note_sent(ctx: Context, code: str, outcome: Outcome) -> None:
+    """What was just sent reaches the accountant now. A failing target leaves
+    its notes queued (the writeback job retries them), and even an unexpected
+    error is one writeback_failed event: the send's run keeps what it sent."""
+    try:
+        noted = _writeback(ctx, code)
+    except Exception as exc:  # noqa: BLE001 - a plug-in may raise anything
+        logs.get().exception("writeback_failed", error_class=type(exc).__name__)
+        failed = EX_CONFIG if isinstance(exc, ConfigError) else EX_SOFTWARE
+        outcome.exit = max(outcome.exit, failed)
+        outcome.detail = f"write-back failed: {type(exc).__name__}"
+        return
+    outcome.figures["notes_written"] = noted.figures.get("written", 0)
+    outcome.figures["notes_pending"] = noted.figures.get("pending", 0)
+    if noted.exit > outcome.exit:  # `run --once` exits 75 while notes wait
+        outcome.exit, outcome.detail = noted.exit, noted.detail
 
 
 def _writeback(ctx: Context, code: str) -> Outcome:

@@ -41,7 +41,8 @@ def spec_for(config: Config, path: Path, **chosen: Any) -> ServiceSpec:
 
 
 def writable_paths(config: Config) -> list[Path]:
-    """Folders the daemon writes: the SQLite store's, outboxes, dropped files."""
+    """Folders the daemon writes: the SQLite store's, outboxes, dropped files,
+    note files and HTML reports."""
     found: list[Path] = []
     url = make_url(config.store_url())
     if url.get_backend_name() == "sqlite" and url.database not in (
@@ -65,6 +66,21 @@ def writable_paths(config: Config) -> list[Path]:
             found.append(config.resolve_path(where))
         elif where:  # a file appended to (call tasks): its folder
             found.append(config.resolve_path(where).parent)
+    return found + _written_per_company(config)
+
+
+def _written_per_company(config: Config) -> list[Path]:
+    """The file note writer's folder and the HTML report's, company by company."""
+    from sageconnect.kpi.refresh import html_path  # noqa: PLC0415 - kpi is heavy
+
+    found: list[Path] = []
+    for code, company in config.companies.items():
+        notes = company.writeback
+        if notes is not None and notes.writer == "file" and notes.folder:
+            found.append(config.resolve_path(notes.folder))
+        report = html_path(config, code)
+        if report is not None:  # rewritten through a temporary file beside it
+            found.append(report.parent)
     return found
 
 

@@ -59,7 +59,7 @@ def render(spec: ServiceSpec) -> str:
     return f"""\
 # Written by `sageconnect service install`; see README "Running as a Linux service".
 [Unit]
-Description=sageconnect receivables connector ({spec.config.name})
+Description=sageconnect receivables connector ({_bare(spec.config.name)})
 After=network-online.target
 Wants=network-online.target
 StartLimitIntervalSec=600
@@ -69,7 +69,7 @@ StartLimitBurst=5
 Type=notify
 NotifyAccess=main
 ExecStart={command}
-WorkingDirectory={_quote(str(spec.config.parent))}
+WorkingDirectory={_bare(str(spec.config.parent))}
 {account}
 Restart=on-failure
 RestartSec=10s
@@ -132,6 +132,12 @@ def _systemctl(*args: str, check: bool = True) -> str:
     if check and done.returncode != 0:
         raise OSError(f"systemctl {' '.join(args)}: {done.stderr.strip()}")
     return done.stdout
+
+
+def _bare(text: str) -> str:
+    """A value systemd takes as it is (WorkingDirectory=, Description=): never
+    unquoted, so no quotes; only its specifiers (``%``) are escaped."""
+    return text.replace("%", "%%")
 
 
 def _quote(text: str) -> str:

@@ -6,6 +6,7 @@ and the text live in the submodules.
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 from sageconnect.writeback.report import WritebackReport
@@ -45,7 +46,12 @@ def problems(config: Config, clock: Clock) -> list[Problem]:
         if company.writeback is None:
             continue
         try:
-            build_writer(config, code, clock).close()
+            writer = build_writer(config, code, clock)
         except ConfigError as exc:
             found += exc.problems
+            continue
+        # a plug-in failing to let go of its target is not a configuration
+        # mistake, and must not keep reminders from going out
+        with contextlib.suppress(Exception):
+            writer.close()
     return found

@@ -74,6 +74,11 @@ class WritebackConfig(BaseModel):
     def _consistent(self) -> WritebackConfig:
         if self.dsn and self.connection_string:
             raise ValueError("at most one of dsn or connection_string")
+        if (self.user or self.password) and not (self.dsn or self.connection_string):
+            raise ValueError(
+                "user and password go with dsn or connection_string (without them"
+                " notes go through the source's connection, with its login)"
+            )
         if self.writer == "file" and not self.folder:
             raise ValueError('writer = "file" needs folder = "<where the files go>"')
         if self.entries and self.writer != "odbc":

@@ -6,6 +6,7 @@ ConfigError naming the key (``check`` and a daemon's start-up use it too).
 
 from __future__ import annotations
 
+import codecs
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, cast
 from zoneinfo import ZoneInfo
@@ -130,16 +131,35 @@ def _plugin_writer(
                 )
             ]
         ) from exc
-    if not all(
-        callable(getattr(writer, m, None)) for m in ("exists", "write", "close")
-    ):
+    if not _is_note_writer(writer):
         raise MappingError(
             [
                 Problem(
                     f"{key}.writer",
                     repr(entry.name),
-                    "a NoteWriter (exists, write, close)",
+                    "a NoteWriter (name, length: int or None, encoding: a codec;"
+                    " exists, write, close)",
                 )
             ]
         )
     return cast("NoteWriter", writer)
+
+
+def _is_note_writer(writer: object) -> bool:
+    """Whether a plug-in gave all a NoteWriter has: the text is fitted to its
+    length and encoding before every write."""
+    if not all(
+        callable(getattr(writer, m, None)) for m in ("exists", "write", "close")
+    ):
+        return False
+    length = getattr(writer, "length", "")
+    encoding = getattr(writer, "encoding", None)
+    if not getattr(writer, "name", None) or not isinstance(length, int | None):
+        return False
+    if not isinstance(encoding, str):
+        return False
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        return False
+    return True
