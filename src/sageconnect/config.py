@@ -6,13 +6,11 @@ listing every problem found, each as key · value · expected.
 
 from __future__ import annotations
 
-import codecs
 import re
 import stat
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -34,6 +32,7 @@ from sageconnect.credit.settings import CreditConfig
 from sageconnect.daemon.settings import DaemonConfig
 from sageconnect.dunning.settings import DunningConfig, SenderConfig
 from sageconnect.errors import ConfigError, Problem
+from sageconnect.fields import Codec, OdbcString, TimeZone
 from sageconnect.kpi.settings import ReportsConfig
 from sageconnect.logs import scrub
 from sageconnect.terms import parse_terms
@@ -104,32 +103,15 @@ class OdbcSource(_Model):
 
     mapping: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     dsn: str | None = None
-    connection_string: str | None = None
+    connection_string: OdbcString | None = None
     user: str | None = None
     password: Secret | None = None
-    encoding: str | None = None
+    encoding: Codec | None = None
     login_timeout: int = Field(default=15, ge=1, le=600)
     query_timeout: int = Field(default=600, ge=1)
     fetch_size: int = Field(default=5000, ge=100, le=100_000)
     lookback_minutes: int | None = Field(default=None, ge=1)
     full_every_hours: int | None = Field(default=None, ge=1)
-
-    @field_validator("connection_string")
-    @classmethod
-    def _no_password(cls, value: str | None) -> str | None:
-        if value and re.search(r"(^|;)\s*(PWD|PASSWORD)\s*=", value, re.IGNORECASE):
-            raise ValueError("a connection string without PWD: put it in password")
-        return value
-
-    @field_validator("encoding")
-    @classmethod
-    def _codec(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                codecs.lookup(value)
-            except LookupError as exc:
-                raise ValueError("a Python codec name such as cp1252 or utf-8") from exc
-        return value
 
     @model_validator(mode="after")
     def _one_target(self) -> OdbcSource:
@@ -192,7 +174,7 @@ class CompanyConfig(_Model):
 
     name: str = Field(min_length=1)
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
-    timezone: str = "Europe/Paris"
+    timezone: TimeZone = "Europe/Paris"
     source: Source
     payment_terms: PaymentTerms = PaymentTerms()
     matching: MatchingConfig = MatchingConfig()
@@ -202,15 +184,6 @@ class CompanyConfig(_Model):
     policy: str | None = None  # the [credit.policies.<name>] covering its customers
     sender: SenderConfig | None = None  # default: [dunning.sender], the company's name
     writeback: WritebackConfig | None = None  # reminders written back as notes
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError("an IANA time zone such as Europe/Paris") from exc
-        return value
 
 
 class Config(_Model):

@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from functools import cache
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     BaseModel,
@@ -22,6 +22,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from sageconnect.fields import TimeZone
 
 # The syncs only read, and the report is rewritten (its e-mail keeps its own slots):
 # a run skipped or repeated at a clock change does no harm, holidays included.
@@ -144,7 +146,7 @@ class Jobs(_Model):
 class DaemonConfig(_Model):
     """``sageconnect run``: schedules, heartbeat, catch-up after downtime."""
 
-    timezone: str = "Europe/Paris"
+    timezone: TimeZone = "Europe/Paris"
     heartbeat_seconds: int = Field(default=60, ge=1, le=3600)
     # a run missed by less than this (downtime, suspend) is caught up once
     misfire_grace_minutes: int = Field(default=360, ge=1, le=7 * 24 * 60)
@@ -154,15 +156,6 @@ class DaemonConfig(_Model):
     closed_days: tuple[dt.date, ...] = ()
     jobs: Jobs = Jobs()
     companies: dict[str, dict[str, Slot]] = {}  # per company: job = schedule
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError("an IANA time zone such as Europe/Paris") from exc
-        return value
 
     @field_validator("jobs")
     @classmethod

@@ -8,11 +8,12 @@ COUNT) when a note with this marker is already there.
 
 from __future__ import annotations
 
-import codecs
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sageconnect.fields import Codec
 
 NoteParam = Literal[
     "company",
@@ -71,17 +72,8 @@ class NotesSpec(_Section):
     write: str = Field(min_length=10)
     write_params: tuple[NoteParam, ...]
     length: int | None = Field(default=None, ge=20, le=4000)  # the column's size
-    encoding: str = "cp1252"  # the column's code page: the text is made to fit it
+    encoding: Codec = "cp1252"  # the column's code page: the text is made to fit it
     entries: EntriesNotes | None = None
-
-    @field_validator("encoding")
-    @classmethod
-    def _codec(cls, value: str) -> str:
-        try:
-            codecs.lookup(value)
-        except LookupError as exc:
-            raise ValueError("a Python codec name such as cp1252 or utf-8") from exc
-        return value
 
     @model_validator(mode="after")
     def _shape(self) -> NotesSpec:
