@@ -48,6 +48,22 @@ path = "{source}"
     return path
 
 
+def csv_company(folder: Path, store_url: str, customers: str, entries: str) -> Path:
+    """A config with one company 'acme' read through the generic csv mapping
+    from ``customers`` and ``entries`` (the files' text)."""
+    src = folder / "src"
+    src.mkdir()
+    (src / "customers.csv").write_text(customers, encoding="utf-8")
+    (src / "entries.csv").write_text(entries, encoding="utf-8")
+    path = folder / "config.toml"
+    path.write_text(
+        f'[store]\nurl = "{store_url}"\n[companies.acme]\nname = "ACME"\n'
+        '[companies.acme.source]\nmapping = "csv"\npath = "src"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
 def load_bank_builder() -> Any:
     """fixtures/bank/build.py as a module (fixtures are scripts, not a package)."""
     path = ROOT / "fixtures" / "bank" / "build.py"

@@ -13,6 +13,7 @@ from sageconnect.credit.gather import open_invoices
 from sageconnect.dunning import pauses
 from sageconnect.jobs import sync_company
 from sageconnect.store.queries import company_ids
+from support import csv_company
 
 CUSTOMERS = (
     "code;name;email;phone;siren;language;credit_limit;insured_limit;no_dunning\n"
@@ -30,16 +31,7 @@ def test_a_dispute_counts_until_its_end_day_then_no_longer(
 ) -> None:
     """F1 disputed until 30 November: suspended on the 30th, not on 1 December;
     F2, never disputed, is not."""
-    src = tmp_path / "src"
-    src.mkdir()
-    (src / "customers.csv").write_text(CUSTOMERS, encoding="utf-8")
-    (src / "entries.csv").write_text(ENTRIES, encoding="utf-8")
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f'[store]\nurl = "{store_url}"\n[companies.acme]\nname = "ACME"\n'
-        '[companies.acme.source]\nmapping = "csv"\npath = "src"\n',
-        encoding="utf-8",
-    )
+    path = csv_company(tmp_path, store_url, CUSTOMERS, ENTRIES)
     sync_company(load(path), "acme", engine, clock)
     with engine.begin() as conn:
         company = company_ids(conn)["acme"]

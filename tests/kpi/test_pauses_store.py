@@ -15,6 +15,7 @@ from sageconnect.jobs import sync_company
 from sageconnect.kpi.dashboard import Dashboard
 from sageconnect.kpi.refresh import board_for
 from sageconnect.store.queries import company_ids
+from support import csv_company
 
 D = Decimal
 CUSTOMERS = (
@@ -39,16 +40,7 @@ def board(
     clock: FixedClock,
     **pause: object,
 ) -> Dashboard:
-    src = tmp_path / "src"
-    src.mkdir()
-    (src / "customers.csv").write_text(CUSTOMERS, encoding="utf-8")
-    (src / "entries.csv").write_text(ENTRIES, encoding="utf-8")
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f'[store]\nurl = "{store_url}"\n[companies.acme]\nname = "ACME"\n'
-        '[companies.acme.source]\nmapping = "csv"\npath = "src"\n',
-        encoding="utf-8",
-    )
+    path = csv_company(tmp_path, store_url, CUSTOMERS, ENTRIES)
     config = load(path)
     sync_company(config, "acme", engine, clock)
     with engine.begin() as conn:
