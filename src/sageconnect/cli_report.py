@@ -102,7 +102,7 @@ def _report(args: argparse.Namespace, config: Config, clock: Clock) -> int:
                     continue
                 rows = _kpi_rows(args.name, conn, config, ids[code], board)
             sections.append((code, [{"company": code, **r} for r in rows]))
-    _write(args, _text(args, config, sections, pages))
+    _write(args, _text(args, config, sections, pages), config.reports.html_mode)
     return EX_OK
 
 
@@ -127,11 +127,12 @@ def _text(
     return "\n".join(out)
 
 
-def _write(args: argparse.Namespace, text: str) -> None:
+def _write(args: argparse.Namespace, text: str, config_mode: str) -> None:
+    """To --output (as readable as the daemon's report file), else stdout."""
     if args.output:
         target = Path(args.output)
         target.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(target, text.encode())
+        write_atomically(target, text.encode(), mode=int(config_mode, 8))
     else:
         sys.stdout.write(text)
 

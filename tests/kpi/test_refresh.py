@@ -95,6 +95,24 @@ def test_refresh_rewrites_the_html_report_named_in_the_config(
     assert html.count("http") == html.count('xmlns="http://www.w3.org/2000/svg"')
 
 
+@pytest.mark.parametrize("case", [("", 0o640), ('html_mode = "0600"', 0o600)])
+def test_the_report_file_is_readable_by_the_group_unless_told_otherwise(
+    tmp_path: Path,
+    store_url: str,
+    engine: Engine,
+    clock: FixedClock,
+    case: tuple[str, int],
+) -> None:
+    """A daemon's report is for the finance team: owner and group may read it by
+    default (not only the service account); html_mode narrows it."""
+    setting, mode = case
+    config = demo(tmp_path, store_url, setting)
+    sync_company(config, "acme", engine, clock)
+    done = refresh_company(config, "acme", engine, clock)
+    assert done.html is not None
+    assert done.html.stat().st_mode & 0o777 == mode
+
+
 def test_the_report_is_mailed_once_per_slot(
     tmp_path: Path,
     store_url: str,

@@ -110,7 +110,8 @@ def refresh_company(
                     conn, config, code, company_id, board=board, now=clock.now()
                 )
             target.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(target, text.encode())
+            mode = int(config.reports.html_mode, 8)
+            write_atomically(target, text.encode(), mode=mode)
         r = board.ratios
         log.info(
             "kpi_refreshed",

@@ -63,6 +63,8 @@ class ReportsConfig(_Model):
     deadline_days: int = Field(default=14, ge=0, le=365)  # insurer deadline: first
     history_days: int = Field(default=365, ge=7, le=3650)  # DSO trend drawn
     html: str | None = None  # e.g. "var/report-{company}.html", rewritten each cycle
+    # who may read it: "0640" owner and group (the finance team's group), "0600" owner
+    html_mode: str = Field(default="0640", pattern=r"^0?[0-7]{3}$")
     mail: ReportMail | None = None
 
     @field_validator("buckets")

@@ -39,13 +39,19 @@ SUFFIXES: dict[ChannelKind, str] = {
 }
 
 
-def write_atomically(target: Path, data: bytes) -> None:
-    """Write ``data`` to ``target`` whole or not at all (temp file + replace)."""
+def write_atomically(target: Path, data: bytes, *, mode: int | None = None) -> None:
+    """Write ``data`` to ``target`` whole or not at all (temp file + replace).
+
+    The file is readable by its owner only unless ``mode`` says otherwise (a
+    report for people other than the service account).
+    """
     fd, tmp = tempfile.mkstemp(
         dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
     )
     done = False
     try:
+        if mode is not None:
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as out:
             out.write(data)
             out.flush()
