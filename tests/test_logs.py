@@ -60,3 +60,20 @@ def test_tracebacks_carry_no_local_variables() -> None:
     assert "canary-local" not in text
     (event,) = lines(out)
     assert event["exception"][0]["exc_type"] == "RuntimeError"  # type: ignore[index]
+
+
+def test_console_tracebacks_are_scrubbed_and_carry_no_locals() -> None:
+    """On the readable console format too, an exception's message is masked and
+    its frames show no local variable."""
+    out = io.StringIO()
+    logs.configure("info", "console", stream=out)
+    secret = "canary-local"
+    try:
+        raise RuntimeError("connect failed: DSN=sage;PWD=canary-2; for a@b.example")
+    except RuntimeError:
+        logs.get().exception("job_failed", length=len(secret))
+    text = out.getvalue()
+    assert "job_failed" in text
+    assert "RuntimeError" in text
+    assert "canary" not in text
+    assert "a@b.example" not in text

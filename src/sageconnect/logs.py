@@ -76,7 +76,13 @@ def configure(
             structlog.processors.JSONRenderer(sort_keys=False, ensure_ascii=False),
         ]
     else:
-        tail = [redact, structlog.dev.ConsoleRenderer(colors=out.isatty())]
+        # the traceback as plain text before redaction, so that it is scrubbed
+        # too, and without the local variables a rich traceback would show
+        tail = [
+            structlog.processors.format_exc_info,
+            redact,
+            structlog.dev.ConsoleRenderer(colors=out.isatty()),
+        ]
     structlog.configure(
         processors=[*shared, *tail],
         wrapper_class=structlog.make_filtering_bound_logger(
