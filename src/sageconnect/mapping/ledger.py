@@ -128,7 +128,7 @@ class LedgerMapper:
         """Entries as (journal, receivable lines or rejects, counterpart accounts)."""
         where = str(path)
         columns = Columns.bind(fmt.header, self.ledger, where)
-        parser = LineParser(columns, self.spec.file, where)
+        parser = LineParser(columns, self.spec.file, where, tag(path))
         j, e, a = (columns.index[k] for k in ("journal", "entry", "account"))
         receivable = self.receivable
         current: tuple[str, str] | None = None
@@ -171,6 +171,7 @@ class LedgerMapper:
         skip_opening: bool,
     ) -> Iterator[Record]:
         file_tag = tag(path)
+        ymd: dict[object, str] = {}
         for journal, lines, others in self._lines(path, fmt):
             kind = self._classify(journal, others)
             seen: dict[str, int] = defaultdict(int)
@@ -181,18 +182,29 @@ class LedgerMapper:
                 if not line.amount or (kind == "opening" and skip_opening):
                     continue
                 seen[line.customer] += 1
-                customers[line.customer] = Customer(
-                    code=line.customer,
-                    name=line.customer_name,
-                    account=line.account,
-                    payment_terms=self.terms_text.get(line.customer, self.default_text),
-                )
+                known = customers.get(line.customer)
+                if (
+                    known is None
+                    or known.name != line.customer_name
+                    or known.account != line.account
+                ):
+                    customers[line.customer] = Customer(
+                        code=line.customer,
+                        name=line.customer_name,
+                        account=line.account,
+                        payment_terms=self.terms_text.get(
+                            line.customer, self.default_text
+                        ),
+                    )
                 item = carry(line, file_tag, later)
+                day = ymd.get(item.date) or ymd.setdefault(
+                    item.date, f"{item.date:%Y%m%d}"
+                )
                 key = "/".join(
                     (
                         item.journal,
                         item.entry,
-                        f"{item.date:%Y%m%d}",
+                        day,
                         item.customer,
                         str(seen[item.customer]),
                     )

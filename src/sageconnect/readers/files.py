@@ -86,6 +86,8 @@ def read_rows(path: Path, fmt: FileFormat) -> Iterator[Row | Reject]:
     where = str(path)
     width = len(fmt.header)
     decode = codecs.getdecoder(fmt.encoding)
+    delimiter = fmt.delimiter
+    edges = (f" {delimiter}", f"{delimiter} ")
     try:
         handle = path.open("rb")
     except OSError as exc:
@@ -99,13 +101,32 @@ def read_rows(path: Path, fmt: FileFormat) -> Iterator[Row | Reject]:
             except UnicodeDecodeError:
                 yield _undecodable(where, number, raw, fmt)
                 continue
-            fields = [f.strip() for f in _split(text, fmt.delimiter, quoted=fmt.quoted)]
+            if fmt.quoted or _padded(text, delimiter, edges):
+                fields = [f.strip() for f in _split(text, delimiter, quoted=fmt.quoted)]
+            else:  # the common case: no field to strip, split alone does it
+                fields = text.split(delimiter)
             if len(fields) > width and not any(fields[width:]):
                 del fields[width:]
             if len(fields) != width:
                 yield _bad_width(where, number, fields, fmt.header)
                 continue
             yield number, fields
+
+
+def _padded(text: str, delimiter: str, edges: tuple[str, str]) -> bool:
+    """Whether ``str.strip`` has work to do on some field of ``text``.
+
+    Every whitespace character but the ASCII space is unprintable, so a line
+    whose only unprintable characters are delimiters, with no space next to a
+    delimiter or at either end, splits into fields that need no stripping.
+    """
+    return (
+        not text.replace(delimiter, "").isprintable()
+        or edges[0] in text
+        or edges[1] in text
+        or text[0] == " "
+        or text[-1] == " "
+    )
 
 
 def _physical_lines(handle: BinaryIO, newline: bytes) -> Iterator[bytes]:

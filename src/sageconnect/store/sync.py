@@ -142,6 +142,7 @@ def _load(
             buffer.clear()
     for kind, (stage, _, _) in routes.items():
         stage.insert(conn, buffers[kind])
+        stage.index(conn)
     for stage, _, target in routes.values():
         report.rejects += [
             Reject(
