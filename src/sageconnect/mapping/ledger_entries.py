@@ -30,12 +30,12 @@ class Entry:
     loose: bool = False
 
     def digest(self, salt: bytes) -> int:
-        """A signed 64-bit digest of the salt and the lines' bytes."""
+        """A signed 64-bit digest of the salt and the lines' bytes; never 0."""
         h = blake2b(salt, digest_size=8)
         for _, raw in self.lines:
             h.update(raw)
             h.update(b"\n")
-        return int.from_bytes(h.digest(), "big", signed=True)
+        return int.from_bytes(h.digest(), "big", signed=True) or 1
 
 
 def entries(
