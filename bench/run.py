@@ -183,9 +183,11 @@ def sync_measures(
         (f"{name}: re-sync unchanged", full),
         (f"{name}: re-sync 1% changed", full),
     ]:
-        if label.endswith("changed"):
+        if label.endswith("1% changed"):
             changed_copy(fec, live)
-        wall, rss, out = child([exe, "sync", "-c", str(cfg)])
+        # the JSON log (stderr) is what the sync says of itself: read it too
+        logged = ["sh", "-c", 'exec "$0" sync -c "$1" 2>&1', exe, str(cfg)]
+        wall, rss, out = child(logged)
         inner = _sync_seconds(out)
         rows.append(Row(size, label, lines, wall, rss, ref, inner))
         print(f"  {label}: {wall:.2f} s ({inner} s in sync), {rss} MiB", flush=True)

@@ -31,11 +31,9 @@ class Entry:
 
     def digest(self, salt: bytes) -> int:
         """A signed 64-bit digest of the salt and the lines' bytes; never 0."""
-        h = blake2b(salt, digest_size=8)
-        for _, raw in self.lines:
-            h.update(raw)
-            h.update(b"\n")
-        return int.from_bytes(h.digest(), "big", signed=True) or 1
+        data = b"\n".join([salt, *(raw for _, raw in self.lines)])
+        digest = blake2b(data, digest_size=8).digest()
+        return int.from_bytes(digest, "big", signed=True) or 1
 
 
 def entries(
@@ -50,13 +48,17 @@ def entries(
     j, e = keys
     cut = max(j, e) + 1
     delimiter = fmt.delimiter.encode("ascii")
-    width = len(fmt.header)
-    encoding = fmt.encoding
+    separators = len(fmt.header) - 1
+    encoding, quoted = fmt.encoding, fmt.quoted
     raw_key: bytes | None = None
     key: tuple[str, str] | None = None
     lines: list[tuple[int, bytes]] = []
     for number, raw in data_lines(path, fmt):
-        if fmt.quoted or not _plain(raw, delimiter, width, encoding):
+        if (
+            quoted
+            or raw.count(delimiter) != separators
+            or (not raw.isascii() and not _decodes(raw, encoding))
+        ):
             row = split(number, raw)
             if isinstance(row, Reject):
                 yield Entry([(number, raw)], loose=True)
@@ -82,12 +84,7 @@ def entries(
         yield Entry(lines)
 
 
-def _plain(raw: bytes, delimiter: bytes, width: int, encoding: str) -> bool:
-    """The line has the header's width and decodes: its bytes can be cut as is."""
-    if raw.count(delimiter) + 1 != width:
-        return False
-    if raw.isascii():
-        return True
+def _decodes(raw: bytes, encoding: str) -> bool:
     try:
         raw.decode(encoding)
     except UnicodeDecodeError:

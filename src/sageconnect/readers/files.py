@@ -94,9 +94,12 @@ def data_lines(path: Path, fmt: FileFormat) -> Iterator[tuple[int, bytes]]:
         handle = path.open("rb")
     except OSError as exc:
         raise SourceUnavailable(str(path), exc.strerror or str(exc)) from exc
+    header = fmt.header_line
     with handle:
-        for number, raw in enumerate(_physical_lines(handle, fmt.newline), start=1):
-            if number > fmt.header_line and raw.strip():
+        lines = handle if fmt.newline == b"\n" else _cr_lines(handle)
+        for number, line in enumerate(lines, start=1):
+            raw = line.rstrip(b"\r\n")
+            if number > header and raw and not raw.isspace():
                 yield number, raw
 
 
@@ -143,11 +146,8 @@ def _padded(text: str, delimiter: str, edges: tuple[str, str]) -> bool:
     )
 
 
-def _physical_lines(handle: BinaryIO, newline: bytes) -> Iterator[bytes]:
-    if newline == b"\n":
-        for line in handle:
-            yield line.rstrip(b"\r\n")
-        return
+def _cr_lines(handle: BinaryIO) -> Iterator[bytes]:
+    """Lines ended by a lone CR (old Mac software)."""
     rest = b""
     while chunk := handle.read(1 << 20):
         *lines, rest = (rest + chunk).split(b"\r")

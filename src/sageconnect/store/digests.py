@@ -109,6 +109,10 @@ def apply(conn: Connection, company: int, run: int, known: Known) -> int:
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {GONE} (digest BIGINT)")
     gone = chain([VOLATILE], known.gone())
     insert_rows(conn, GONE, ("digest",), ((d,) for d in gone))
+    conn.exec_driver_sql(f"CREATE INDEX ix_{GONE} ON {GONE} (digest)")
+    if conn.dialect.name == "postgresql":  # temporary tables have no statistics
+        conn.exec_driver_sql(f"ANALYZE {GONE}")
+        conn.exec_driver_sql(f"ANALYZE {STAGE}")
     params = {"company": company, "run": run}
     closed = 0
     for table in ("invoices", "payments"):
@@ -117,8 +121,8 @@ def apply(conn: Connection, company: int, run: int, known: Known) -> int:
                 f"UPDATE {table} SET closed_run_id = :run, changed_run_id = :run"
                 " WHERE company_id = :company AND closed_run_id IS NULL"
                 " AND key IN (SELECT e.key FROM source_entries e"
-                f" JOIN {GONE} g ON g.digest = e.digest"
-                " WHERE e.company_id = :company AND e.key IS NOT NULL)"
+                " WHERE e.company_id = :company AND e.key IS NOT NULL"
+                f" AND e.digest IN (SELECT digest FROM {GONE}))"
                 f" AND key NOT IN (SELECT key FROM stage_{table})"
             ),
             params,
