@@ -116,6 +116,7 @@ class EntryParser:
             columns.index[k] for k in ("journal", "entry", "account")
         )
         self.receivable = receivable
+        self.delimiter = fmt.delimiter.encode("ascii")
 
     def entries(self) -> Iterator[Entry]:
         return entries(self.path, self.fmt, self.split, (self.j, self.e))
@@ -127,17 +128,34 @@ class EntryParser:
             return "", [row] if isinstance(row, Reject) else [], set()
         lines: list[LedgerLine | Reject] = []
         others: set[str] = set()
-        journal = ""
         receivable, a, parse = self.receivable, self.a, self.parser.parse
+        journal = self._journal(entry.lines[0])
         for number, raw in entry.lines:
+            other = self._other_account(raw)
+            if other:  # the common case: a counterpart line, not decoded whole
+                others.add(other)
+                continue
             row = self.split(number, raw)
             if isinstance(row, Reject):  # pragma: no cover - loose lines stand alone
                 lines.append(row)
                 continue
             fields = row[1]
-            journal = fields[self.j]
             if fields[a].startswith(receivable):
                 lines.append(parse(number, fields))
             else:
                 others.add(fields[a])
         return journal, lines, others
+
+    def _journal(self, first: tuple[int, bytes]) -> str:
+        row = self.split(*first)
+        return "" if isinstance(row, Reject) else row[1][self.j]
+
+    def _other_account(self, raw: bytes) -> str:
+        """The line's account when it is plainly not a receivable one, else ""."""
+        if self.fmt.quoted:
+            return ""
+        account = raw.split(self.delimiter, self.a + 1)[self.a]
+        if not account.isalnum():  # padded, empty or not ASCII: read it whole
+            return ""
+        text = account.decode("ascii")
+        return "" if text.startswith(self.receivable) else text
