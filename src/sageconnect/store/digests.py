@@ -24,6 +24,7 @@ from sageconnect.store.bulk import insert_rows
 VOLATILE = 0
 STAGE = "stage_digests"
 GONE = "stage_gone"
+GONE_KEYS = "stage_gone_keys"
 
 
 class Known:
@@ -114,19 +115,27 @@ def apply(conn: Connection, company: int, run: int, known: Known) -> int:
         conn.exec_driver_sql(f"ANALYZE {GONE}")
         conn.exec_driver_sql(f"ANALYZE {STAGE}")
     params = {"company": company, "run": run}
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {GONE_KEYS}")
+    conn.execute(  # what the gone entries gave: a few keys, in a table of their own
+        text(
+            f"CREATE TEMPORARY TABLE {GONE_KEYS} AS SELECT e.key FROM source_entries e"
+            " WHERE e.company_id = :company AND e.key IS NOT NULL"
+            f" AND e.digest IN (SELECT digest FROM {GONE})"
+        ),
+        params,
+    )
     closed = 0
     for table in ("invoices", "payments"):
         closed += conn.execute(
             text(
                 f"UPDATE {table} SET closed_run_id = :run, changed_run_id = :run"
                 " WHERE company_id = :company AND closed_run_id IS NULL"
-                " AND key IN (SELECT e.key FROM source_entries e"
-                " WHERE e.company_id = :company AND e.key IS NOT NULL"
-                f" AND e.digest IN (SELECT digest FROM {GONE}))"
-                f" AND key NOT IN (SELECT key FROM stage_{table})"
+                f" AND key IN (SELECT g.key FROM {GONE_KEYS} g WHERE NOT EXISTS"
+                f" (SELECT 1 FROM stage_{table} s WHERE s.key = g.key))"
             ),
             params,
         ).rowcount
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {GONE_KEYS}")
     conn.execute(
         text(
             "DELETE FROM source_entries WHERE company_id = :company"
