@@ -29,6 +29,7 @@ from sageconnect.store.tables import checkpoints, companies, sync_runs
 BATCH = 5000
 STREAM = "ledger"
 _ITEMS = (Invoice, Payment)
+_FRESH = 1000  # rows inserted into a table before PostgreSQL's statistics lag
 
 
 @dataclass(slots=True)
@@ -170,6 +171,8 @@ def _load(
             ]
         closing = reading.complete and known is None
         counts = merge(conn, stage, target, company, run, close=closing)
+        if counts.inserted > _FRESH and conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"ANALYZE {target}")  # plans next see its new size
         report.inserted += counts.inserted
         report.updated += counts.updated
         report.closed += counts.closed
