@@ -31,9 +31,9 @@ class Entry:
 
     def digest(self, salt: bytes) -> int:
         """A signed 64-bit digest of the salt and the lines' bytes; never 0."""
-        data = b"\n".join([salt, *(raw for _, raw in self.lines)])
-        digest = blake2b(data, digest_size=8).digest()
-        return int.from_bytes(digest, "big", signed=True) or 1
+        h = blake2b(salt, digest_size=8)
+        h.update(b"\n".join([raw for _, raw in self.lines]))
+        return int.from_bytes(h.digest(), "big", signed=True) or 1
 
 
 def entries(
