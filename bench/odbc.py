@@ -21,6 +21,7 @@ import importlib.util
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pyodbc
 from _common import ROOT, Result, child, write_results
@@ -109,6 +110,48 @@ def measure(label: str, source: str, encoding: str, work: Path) -> list[Result]:
     return results
 
 
+def floor_and_sync(
+    label: str, source: str, work: Path, size: str
+) -> list[tuple[str, int, float, int, str]]:
+    """The bare pyodbc loop, then a full sync into SQLite, each in its own process."""
+    config = work / f"{label}-{size}.toml"
+    store = work / f"{label}-{size}-store.db"
+    store.unlink(missing_ok=True)
+    config.write_text(
+        f'[store]\nurl = "sqlite:///{store}"\n[logging]\nlevel = "warning"\n'
+        f'[companies.bench]\nname = "Bench"\n[companies.bench.source]\nmapping = "sage100"\n'
+        f'connection_string = "{source}"\nencoding = "utf-8"\n',
+        encoding="utf-8",
+    )
+    mapping = str(ROOT / "mappings" / "sage100.toml")
+    exe = str(Path(sys.executable).parent / "sageconnect")
+    floor = f"{label}: floor, bare pyodbc fetchmany"
+    wall, rss, rows = child([sys.executable, "-c", FLOOR, source, mapping])
+    print(f"  {floor}: {wall:.2f} s, {rss} MiB", flush=True)
+    found = [(floor, int(rows), wall, rss, "")]
+    wall, rss, _ = child([exe, "sync", "-c", str(config), "--full"])
+    print(f"  {label}: full sync into SQLite: {wall:.2f} s, {rss} MiB", flush=True)
+    found.append((f"{label}: full sync into SQLite", int(rows), wall, rss, floor))
+    store.unlink(missing_ok=True)
+    return found
+
+
+def pg_source(pg: str) -> tuple[str, str]:
+    """psqlODBC connection strings: the admin one, and the source's (cursor fetch)."""
+    url = urlsplit(pg)
+    base = (
+        f"Driver={{PostgreSQL Unicode}};Servername={url.hostname};Port={url.port or 5432};"
+        f"Database={url.path.lstrip('/')};Username={url.username or 'postgres'}"
+    )
+    source = f"{base};UseDeclareFetch=1;Fetch=5000;ConnSettings=SET search_path TO bench_odbc"
+    return base, source
+
+
+def drop_schema(base: str) -> None:
+    with pyodbc.connect(base, autocommit=True) as admin:
+        admin.execute("DROP SCHEMA IF EXISTS bench_odbc CASCADE")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -131,25 +174,17 @@ def main() -> None:
             work,
         )
         if args.pg:
-            from urllib.parse import urlsplit  # noqa: PLC0415
-
-            url = urlsplit(args.pg)
-            base = (
-                f"Driver={{PostgreSQL Unicode}};Servername={url.hostname};Port={url.port or 5432};"
-                f"Database={url.path.lstrip('/')};Username={url.username or 'postgres'}"
-            )
+            base, source = pg_source(args.pg)
             conn = build.connect("postgresql", dsn_string=base, schema="bench_odbc")  # type: ignore[attr-defined]
             build.build(
                 conn, "postgresql", customers=2000, entries=BASE_ENTRIES, seed=7
             )  # type: ignore[attr-defined]
             grow(conn, args.rows)
             conn.close()
-            source = f"{base};UseDeclareFetch=1;Fetch=5000;ConnSettings=SET search_path TO bench_odbc"
             try:
                 rows += measure("psqlODBC", source, "utf-8", work)
             finally:
-                with pyodbc.connect(base, autocommit=True) as admin:
-                    admin.execute("DROP SCHEMA IF EXISTS bench_odbc CASCADE")
+                drop_schema(base)
     print(write_results("odbc", rows))
 
 

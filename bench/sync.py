@@ -54,6 +54,7 @@ def scratch_schema(pg: str, name: str, *, drop: bool = False) -> str:
     sql = f"DROP SCHEMA IF EXISTS {name} CASCADE"
     if not drop:
         sql += f"; CREATE SCHEMA {name}"
+    sql = "SET client_min_messages = warning; " + sql
     subprocess.run(["psql", pg, "-q", "-c", sql], check=True)
     sep = "&" if "?" in pg else "?"
     return f"{pg}{sep}options=-csearch_path%3D{name}"

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -219,15 +219,17 @@ def test_a_crash_mid_read_rolls_back_data_and_checkpoint(
 ) -> None:
     """A failure halfway through a read commits nothing, and the run is recorded as failed."""
     config, _ = setup
-    original = LedgerMapper.records
+    original = LedgerMapper.entries
 
-    def broken(self: LedgerMapper) -> Iterator[Record]:
-        for n, record in enumerate(original(self)):
+    def broken(
+        self: LedgerMapper, known: Callable[[int], bool] | None = None
+    ) -> Iterator[tuple[int | None, list[Record]]]:
+        for n, entry in enumerate(original(self, known)):
             if n == 3:
                 raise OSError("disk went away")
-            yield record
+            yield entry
 
-    monkeypatch.setattr(LedgerMapper, "records", broken)
+    monkeypatch.setattr(LedgerMapper, "entries", broken)
     with pytest.raises(OSError, match="disk went away"):
         sync_company(config, "acme", engine, clock)
     with engine.connect() as conn:
@@ -242,7 +244,7 @@ def test_a_crash_mid_read_rolls_back_data_and_checkpoint(
             "failed",
             "OSError: disk went away",
         )
-    monkeypatch.setattr(LedgerMapper, "records", original)
+    monkeypatch.setattr(LedgerMapper, "entries", original)
     report = sync_company(config, "acme", engine, clock)
     assert report.inserted == 5
 

@@ -174,6 +174,9 @@ class _Context:
     rates: Rates
     as_of: dt.date
     history: Mapping[int, list[Done]]
+    reached: dict[tuple[object, ...], tuple[int | None, str]] = field(
+        default_factory=dict
+    )
 
     def customer(  # noqa: C901 - the planner's one decision, read top to bottom
         self, debtor: Debtor, owed: list[Item], pauses: list[Pause], out: Plan
@@ -196,7 +199,7 @@ class _Context:
                 out.skipped.append(Skipped(debtor.code, item.number, reason))
                 continue
             eligible.append(item)
-            reached, why = self._reached(item, scenario)
+            reached, why = self._reached_once(item, scenario)
             if reached is None:
                 out.skipped.append(Skipped(debtor.code, item.number, why))
             else:
@@ -264,6 +267,19 @@ class _Context:
             if pause.invoice_id == item.invoice_id:
                 return _why(pause)
         return ""
+
+    def _reached_once(self, item: Item, scenario: Scenario) -> tuple[int | None, str]:
+        """``_reached``, computed once per scenario, due date and history.
+
+        It depends on nothing else of the item, and a million open items share
+        a few hundred due dates and a few history shapes.
+        """
+        done = self.history.get(item.invoice_id, ())
+        key = (id(scenario), item.due, *((d.step, d.channel, d.on) for d in done))
+        found = self.reached.get(key)
+        if found is None:
+            found = self.reached[key] = self._reached(item, scenario)
+        return found
 
     def _reached(  # noqa: C901 - each rule of a step, in order
         self, item: Item, scenario: Scenario

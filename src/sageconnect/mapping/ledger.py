@@ -13,15 +13,19 @@ too they are not counted again: each one is matched to the item it carries
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
+from sageconnect import __version__
 from sageconnect.errors import SourceUnavailable
 from sageconnect.mapping.diagnosis import Check
 from sageconnect.mapping.documents import DocumentMaker, LedgerSettings
-from sageconnect.mapping.ledger_line import Columns, LedgerLine, LineParser
+from sageconnect.mapping.ledger_entries import EntryParser, Parsed
+from sageconnect.mapping.ledger_line import Columns, LedgerLine
 from sageconnect.mapping.openings import Openings, carry, check_years, tag
 from sageconnect.mapping.snapshot import fingerprint
 from sageconnect.mapping.spec import MappingSpec
@@ -30,7 +34,7 @@ from sageconnect.model.records import (
     Record,
     Reject,
 )
-from sageconnect.readers.files import FileFormat, read_rows, sniff
+from sageconnect.readers.files import FileFormat, sniff
 
 
 class LedgerMapper:
@@ -55,6 +59,9 @@ class LedgerMapper:
         self.terms_text = settings.terms_by_customer
         self.documents = DocumentMaker(settings)
         self.opening_unmatched = 0
+        self.salt = hashlib.sha256(
+            f"{__version__}{settings!r}{spec.model_dump_json()}".encode()
+        ).digest()
 
     def read(self, checkpoint: str | None, *, full: bool) -> LedgerReading | None:
         """A full read of the files, or None when unchanged since the checkpoint."""
@@ -64,6 +71,19 @@ class LedgerMapper:
         return LedgerReading(self, now)
 
     def records(self) -> Iterator[Record]:
+        for _, records in self.entries():
+            yield from records
+
+    def entries(
+        self, known: Callable[[int], bool] | None = None
+    ) -> Iterator[tuple[int | None, list[Record]]]:
+        """Records entry by entry with each entry's digest, customers last.
+
+        ``known`` (one file only) says which digests the store holds already:
+        those entries are not parsed, and their customers not yielded again.
+        """
+        if known is not None and len(self.files) != 1:
+            raise ValueError("entries are skipped by digest for one file only")
         customers: dict[str, Customer] = {}
         formats = [self._sniff(path) for path in self.files]
         openings = [
@@ -73,10 +93,10 @@ class LedgerMapper:
         check_years(self.files, openings)
         for i, (path, fmt) in enumerate(zip(self.files, formats, strict=True)):
             yield from self._read_file(
-                path, fmt, customers, openings[i:], skip_opening=i > 0
+                path, fmt, customers, openings[i:], skip_opening=i > 0, known=known
             )
         self.opening_unmatched = sum(o.left() for o in openings)
-        yield from customers.values()
+        yield None, list(customers.values())
 
     def totals(self) -> dict[str, Decimal]:
         """Debit - credit per customer over the newest fiscal year's file alone.
@@ -122,34 +142,11 @@ class LedgerMapper:
             quoted=file.quoted,
         )
 
-    def _lines(
-        self, path: Path, fmt: FileFormat
-    ) -> Iterator[tuple[str, list[LedgerLine | Reject], set[str]]]:
+    def _lines(self, path: Path, fmt: FileFormat) -> Iterator[Parsed]:
         """Entries as (journal, receivable lines or rejects, counterpart accounts)."""
-        where = str(path)
-        columns = Columns.bind(fmt.header, self.ledger, where)
-        parser = LineParser(columns, self.spec.file, where)
-        j, e, a = (columns.index[k] for k in ("journal", "entry", "account"))
-        receivable = self.receivable
-        current: tuple[str, str] | None = None
-        lines: list[LedgerLine | Reject] = []
-        others: set[str] = set()
-        for row in read_rows(path, fmt):
-            if isinstance(row, Reject):
-                yield "", [row], set()  # unreadable: no entry to belong to
-                continue
-            number, fields = row
-            key = (fields[j], fields[e])
-            if key != current:
-                if current is not None:
-                    yield current[0], lines, others
-                current, lines, others = key, [], set()
-            if fields[a].startswith(receivable):
-                lines.append(parser.parse(number, fields))
-            else:
-                others.add(fields[a])
-        if current is not None:
-            yield current[0], lines, others
+        parse = EntryParser(path, fmt, self.spec, self.receivable, tag(path))
+        for entry in parse.entries():
+            yield parse(entry)
 
     def _openings(self, path: Path, fmt: FileFormat) -> Openings:
         """Every opening line of a later year's file, wherever it stands."""
@@ -169,35 +166,63 @@ class LedgerMapper:
         later: list[Openings],
         *,
         skip_opening: bool,
-    ) -> Iterator[Record]:
+        known: Callable[[int], bool] | None = None,
+    ) -> Iterator[tuple[int | None, list[Record]]]:
+        """(digest, records) of each entry; with ``known``, known entries are skipped.
+
+        An entry with a reject has no digest: it is read again every time.
+        """
         file_tag = tag(path)
-        for journal, lines, others in self._lines(path, fmt):
+        parse = EntryParser(path, fmt, self.spec, self.receivable, file_tag)
+        salt = self.salt + str(path).encode() + b"\0"
+        ymd: dict[dt.date, str] = {}
+        for entry in parse.entries():
+            digest = None if entry.loose else entry.digest(salt)
+            if known is not None and digest is not None and known(digest):
+                continue
+            journal, lines, others = parse(entry)
             kind = self._classify(journal, others)
             seen: dict[str, int] = defaultdict(int)
+            records: list[Record] = []
             for line in lines:
                 if isinstance(line, Reject):
-                    yield line
+                    records.append(line)
+                    digest = None
                     continue
                 if not line.amount or (kind == "opening" and skip_opening):
                     continue
                 seen[line.customer] += 1
-                customers[line.customer] = Customer(
-                    code=line.customer,
-                    name=line.customer_name,
-                    account=line.account,
-                    payment_terms=self.terms_text.get(line.customer, self.default_text),
-                )
+                self._customer(customers, line)
                 item = carry(line, file_tag, later)
+                day = ymd.get(item.date) or ymd.setdefault(
+                    item.date, f"{item.date:%Y%m%d}"
+                )
                 key = "/".join(
                     (
                         item.journal,
                         item.entry,
-                        f"{item.date:%Y%m%d}",
+                        day,
                         item.customer,
                         str(seen[item.customer]),
                     )
                 )
-                yield self.documents.make(kind, key, item)
+                records.append(self.documents.make(kind, key, item))
+            yield digest, records
+
+    def _customer(self, customers: dict[str, Customer], line: LedgerLine) -> None:
+        """The customer as its latest line names it (rebuilt only when that changes)."""
+        known = customers.get(line.customer)
+        if (
+            known is None
+            or known.name != line.customer_name
+            or known.account != line.account
+        ):
+            customers[line.customer] = Customer(
+                code=line.customer,
+                name=line.customer_name,
+                account=line.account,
+                payment_terms=self.terms_text.get(line.customer, self.default_text),
+            )
 
     def _classify(self, journal: str, others: set[str]) -> str:
         if journal.upper() in self.opening:
@@ -212,16 +237,26 @@ class LedgerMapper:
 
 
 class LedgerReading:
-    """A full read of every file: a complete snapshot of the ledger."""
+    """A full read of every file: a complete snapshot of the ledger.
+
+    With one file, records come entry by entry with a digest per entry
+    (``digests``), so that the next read can skip the entries that did not change.
+    """
 
     complete = True
 
     def __init__(self, mapper: LedgerMapper, fingerprint: str) -> None:
         self._mapper = mapper
         self._fingerprint = fingerprint
+        self.digests = len(mapper.files) == 1
 
     def records(self) -> Iterator[Record]:
         return self._mapper.records()
+
+    def entries(
+        self, known: Callable[[int], bool] | None = None
+    ) -> Iterator[tuple[int | None, list[Record]]]:
+        return self._mapper.entries(known)
 
     def checkpoint(self) -> str:
         return self._fingerprint

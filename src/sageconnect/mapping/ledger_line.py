@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
+from operator import itemgetter
 
 from sageconnect.errors import SourceUnavailable
 from sageconnect.mapping.spec import FileSpec, LedgerSpec
@@ -85,11 +87,17 @@ class Columns:
 class LineParser:
     """Turns the fields of a receivable line into a LedgerLine, or a Reject."""
 
-    def __init__(self, columns: Columns, file: FileSpec, where: str) -> None:
+    def __init__(
+        self, columns: Columns, file: FileSpec, where: str, tag: str | None = None
+    ) -> None:
         self.c = columns
         self.where = where
+        self.tag = tag
         self.decimal_comma = file.decimal_comma
-        self.parse_date: Callable[[str], dt.date] = _date_parser(file.date_formats)
+        self.parse_date: Callable[[str], dt.date] = lru_cache(maxsize=4096)(
+            _date_parser(file.date_formats)
+        )
+        self._pick = itemgetter(*(columns.index.get(n, -1) for n in _PICKED))
 
     def _get(self, fields: list[str], name: str) -> str:
         i = self.c.index.get(name)
@@ -118,9 +126,18 @@ class LineParser:
             )
 
     def _parse(self, number: int, fields: list[str]) -> LedgerLine:
-        get = self._get
-        account = get(fields, "account")
-        aux = get(fields, "aux_account")
+        (
+            journal,
+            entry,
+            account,
+            aux,
+            account_name,
+            aux_name,
+            piece,
+            label,
+            currency,
+            currency_amount_text,
+        ) = self._pick([*fields, ""])  # a missing optional column reads as ""
         date = self._date(fields, "date", required=True)
         assert date is not None  # noqa: S101 - required=True
         due = None
@@ -132,35 +149,39 @@ class LineParser:
                 raise BadField(
                     name, fields[self.c.due], "not a date (expected YYYYMMDD)"
                 ) from None
-        currency = get(fields, "currency").upper()
+        currency = currency.upper()
         if currency and not (len(currency) == _ISO_CODE and currency.isalpha()):
             name = self.c.names[self.c.index["currency"]]
             raise BadField(name, currency, "not an ISO 4217 currency code")
         currency_amount = None
-        if currency and get(fields, "currency_amount"):
+        if currency and currency_amount_text:
             currency_amount = self._money(fields, self.c.index["currency_amount"])
+        piece_date = self._date(fields, "piece_date", required=False)
+        amount = self._amount(fields)
+        lettering = self._lettering(fields)
         return LedgerLine(
             line=number,
-            journal=get(fields, "journal"),
-            entry=get(fields, "entry"),
+            journal=journal,
+            entry=entry,
             date=date,
             account=account,
             customer=aux or account,
-            customer_name=(
-                get(fields, "aux_name") if aux else get(fields, "account_name")
-            )
-            or aux
-            or account,
-            piece=get(fields, "piece"),
-            piece_date=self._date(fields, "piece_date", required=False),
-            label=get(fields, "label"),
-            amount=self._amount(fields),
-            lettering=get(fields, "lettering"),
+            customer_name=(aux_name if aux else account_name) or aux or account,
+            piece=piece,
+            piece_date=piece_date,
+            label=label,
+            amount=amount,
+            lettering=lettering,
             lettered_on=self._date(fields, "lettering_date", required=False),
             currency=currency,
             currency_amount=currency_amount,
             due=due,
         )
+
+    def _lettering(self, fields: list[str]) -> str:
+        """The lettering code, scoped by the file's tag when the parser has one."""
+        code = self._get(fields, "lettering")
+        return code if self.tag is None else scoped(self.tag, code)
 
     def _money(self, fields: list[str], i: int) -> Decimal:
         try:
@@ -196,6 +217,25 @@ class LineParser:
         return debit - credit
 
 
+def scoped(file_tag: str, lettering: str) -> str:
+    """Lettering codes are scoped by fiscal file: codes may restart each year."""
+    if not lettering or ":" in lettering:
+        return lettering
+    return f"{file_tag}:{lettering}"
+
+
+_PICKED = (
+    "journal",
+    "entry",
+    "account",
+    "aux_account",
+    "account_name",
+    "aux_name",
+    "piece",
+    "label",
+    "currency",
+    "currency_amount",
+)
 _COMPACT = len("YYYYMMDD")
 _ISO_CODE = len("EUR")
 

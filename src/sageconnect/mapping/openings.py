@@ -19,7 +19,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from sageconnect.errors import SourceUnavailable
-from sageconnect.mapping.ledger_line import LedgerLine
+from sageconnect.mapping.ledger_line import LedgerLine, scoped
 
 _CLOSING = re.compile(r"FEC(\d{8})", re.IGNORECASE)
 AliasKey = tuple[str, bool, str, Decimal]
@@ -67,10 +67,17 @@ def carry(line: LedgerLine, tag: str, later: Sequence[Openings]) -> LedgerLine:
             break
         found = queue.popleft()
         state = Carried(found.lettering, found.lettered_on, found.due or state.due)
+    lettered_on = state.lettered_on if state.lettering else None
+    if (state.lettering, lettered_on, state.due) == (
+        line.lettering,
+        line.lettered_on,
+        line.due,
+    ):
+        return line  # the common case: nothing carried, lettering scoped already
     return replace(
         line,
         lettering=state.lettering,
-        lettered_on=state.lettered_on if state.lettering else None,
+        lettered_on=lettered_on,
         due=state.due,
     )
 
@@ -100,13 +107,6 @@ def check_years(files: Sequence[Path], openings: Sequence[Openings]) -> None:
 
 def alias(line: LedgerLine) -> AliasKey:
     return (line.customer, line.amount > 0, line.piece, abs(line.amount))
-
-
-def scoped(file_tag: str, lettering: str) -> str:
-    """Lettering codes are scoped by fiscal file: codes may restart each year."""
-    if not lettering or ":" in lettering:
-        return lettering
-    return f"{file_tag}:{lettering}"
 
 
 def tag(path: Path) -> str:

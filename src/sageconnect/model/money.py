@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+_PLAIN_COMMA = re.compile(r"[0-9]+(?:,[0-9]{1,2})?")
+_PLAIN_POINT = re.compile(r"[0-9]+(?:\.[0-9]{1,2})?")
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
 
@@ -30,6 +33,8 @@ def parse_amount(text: str, *, decimal_comma: bool = True) -> Decimal:
 
     Raises ValueError with a reason an operator can act on.
     """
+    if (_PLAIN_COMMA if decimal_comma else _PLAIN_POINT).fullmatch(text):
+        return Decimal(text.replace(",", ".")).quantize(CENT)  # the common case
     s = text.strip().replace("\u00a0", "").replace(" ", "")
     if not s:
         raise ValueError("empty amount")

@@ -83,36 +83,71 @@ def _split(text: str, delimiter: str, *, quoted: bool) -> list[str]:
 
 def read_rows(path: Path, fmt: FileFormat) -> Iterator[Row | Reject]:
     """Yield (line number, stripped fields) for each data line, or a Reject."""
-    where = str(path)
-    width = len(fmt.header)
-    decode = codecs.getdecoder(fmt.encoding)
+    split = Splitter(str(path), fmt)
+    for number, raw in data_lines(path, fmt):
+        yield split(number, raw)
+
+
+def data_lines(path: Path, fmt: FileFormat) -> Iterator[tuple[int, bytes]]:
+    """(physical line number, bytes) of each non-blank line after the header."""
     try:
         handle = path.open("rb")
     except OSError as exc:
-        raise SourceUnavailable(where, exc.strerror or str(exc)) from exc
+        raise SourceUnavailable(str(path), exc.strerror or str(exc)) from exc
+    header = fmt.header_line
     with handle:
-        for number, raw in enumerate(_physical_lines(handle, fmt.newline), start=1):
-            if number <= fmt.header_line or not raw.strip():
-                continue
-            try:
-                text = decode(raw)[0]
-            except UnicodeDecodeError:
-                yield _undecodable(where, number, raw, fmt)
-                continue
-            fields = [f.strip() for f in _split(text, fmt.delimiter, quoted=fmt.quoted)]
-            if len(fields) > width and not any(fields[width:]):
-                del fields[width:]
-            if len(fields) != width:
-                yield _bad_width(where, number, fields, fmt.header)
-                continue
-            yield number, fields
+        lines = handle if fmt.newline == b"\n" else _cr_lines(handle)
+        for number, line in enumerate(lines, start=1):
+            raw = line.rstrip(b"\r\n")
+            if number > header and raw and not raw.isspace():
+                yield number, raw
 
 
-def _physical_lines(handle: BinaryIO, newline: bytes) -> Iterator[bytes]:
-    if newline == b"\n":
-        for line in handle:
-            yield line.rstrip(b"\r\n")
-        return
+class Splitter:
+    """Turns one line's bytes into its stripped fields, or a Reject."""
+
+    def __init__(self, where: str, fmt: FileFormat) -> None:
+        self.where = where
+        self.fmt = fmt
+        self.width = len(fmt.header)
+        self.decode = codecs.getdecoder(fmt.encoding)
+        self.edges = (f" {fmt.delimiter}", f"{fmt.delimiter} ")
+
+    def __call__(self, number: int, raw: bytes) -> Row | Reject:
+        fmt, width, delimiter = self.fmt, self.width, self.fmt.delimiter
+        try:
+            text = self.decode(raw)[0]
+        except UnicodeDecodeError:
+            return _undecodable(self.where, number, raw, fmt)
+        if fmt.quoted or _padded(text, delimiter, self.edges):
+            fields = [f.strip() for f in _split(text, delimiter, quoted=fmt.quoted)]
+        else:  # the common case: no field to strip, split alone does it
+            fields = text.split(delimiter)
+        if len(fields) > width and not any(fields[width:]):
+            del fields[width:]
+        if len(fields) != width:
+            return _bad_width(self.where, number, fields, fmt.header)
+        return number, fields
+
+
+def _padded(text: str, delimiter: str, edges: tuple[str, str]) -> bool:
+    """Whether ``str.strip`` has work to do on some field of ``text``.
+
+    Every whitespace character but the ASCII space is unprintable, so a line
+    whose only unprintable characters are delimiters, with no space next to a
+    delimiter or at either end, splits into fields that need no stripping.
+    """
+    return (
+        not text.replace(delimiter, "").isprintable()
+        or edges[0] in text
+        or edges[1] in text
+        or text[0] == " "
+        or text[-1] == " "
+    )
+
+
+def _cr_lines(handle: BinaryIO) -> Iterator[bytes]:
+    """Lines ended by a lone CR (old Mac software)."""
     rest = b""
     while chunk := handle.read(1 << 20):
         *lines, rest = (rest + chunk).split(b"\r")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, insert, select, union
+from sqlalchemy import Connection, delete, select, union
 
 from sageconnect.ledger.lettering import Allocation, Item, allocate
+from sageconnect.model.money import to_cents
+from sageconnect.store.bulk import insert_rows
 from sageconnect.store.tables import allocations, invoices, payments
 
 CHUNK = 500  # customers per step: memory stays flat however many are touched
@@ -29,24 +31,37 @@ def refresh(conn: Connection, company: int, touched: list[int]) -> int:
             for customer, items in _lettered_items(conn, chunk)
             for a in allocate(items)
         ]
-        if rows:
-            conn.execute(insert(allocations), rows)
+        insert_rows(conn, "allocations", COLUMNS, rows)
         total += len(rows)
     return total
 
 
-def _row(company: int, customer: int, a: Allocation) -> dict[str, object]:
-    return {
-        "company_id": company,
-        "customer_id": customer,
-        "invoice_id": a.invoice_id,
-        "payment_id": a.credit_id if a.credit_side == "payment" else None,
-        "credit_note_id": a.credit_id if a.credit_side == "credit_note" else None,
-        "amount": a.amount,
-        "allocated_on": a.allocated_on,
-        "origin": "lettering",
-        "lettering": a.lettering,
-    }
+COLUMNS = (
+    "company_id",
+    "customer_id",
+    "invoice_id",
+    "payment_id",
+    "credit_note_id",
+    "amount",
+    "allocated_on",
+    "origin",
+    "lettering",
+)
+
+
+def _row(company: int, customer: int, a: Allocation) -> tuple[object, ...]:
+    payment = a.credit_side == "payment"
+    return (
+        company,
+        customer,
+        a.invoice_id,
+        a.credit_id if payment else None,
+        None if payment else a.credit_id,
+        to_cents(a.amount),
+        a.allocated_on,
+        "lettering",
+        a.lettering,
+    )
 
 
 def touched_customers(conn: Connection, company: int, run: int) -> list[int]:

@@ -57,4 +57,5 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.execute("PRAGMA busy_timeout = 10000")
+    cursor.execute("PRAGMA cache_size = -32768")  # 32 MiB: big merges spill less
     cursor.close()

@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Date, Row, bindparam, delete, insert, text
+from sqlalchemy import Connection, Date, Row, bindparam, delete, text
 
 from sageconnect.ledger.matching import METHODS, Match, OpenCredit, OpenDebit, match
+from sageconnect.model.money import to_cents
+from sageconnect.store.bulk import insert_rows
 from sageconnect.store.tables import Cents, allocations
 
 CHUNK = 500
@@ -80,8 +82,7 @@ def rematch(
             for customer in chunk
             for m in match(debits.get(customer, ()), payers.get(customer, ()), methods)
         ]
-        if rows:
-            conn.execute(insert(allocations), rows)
+        insert_rows(conn, "allocations", _COLUMNS, rows)
         total += len(rows)
     return total
 
@@ -111,14 +112,26 @@ def _open_items(
     return debits, payers
 
 
-def _row(company: int, customer: int, m: Match) -> dict[str, object]:
-    return {
-        "company_id": company,
-        "customer_id": customer,
-        "invoice_id": m.invoice_id,
-        "payment_id": m.credit_id if m.credit_side == "payment" else None,
-        "credit_note_id": m.credit_id if m.credit_side == "credit_note" else None,
-        "amount": m.amount,
-        "allocated_on": m.allocated_on,
-        "origin": PREFIX + m.method,
-    }
+_COLUMNS = (
+    "company_id",
+    "customer_id",
+    "invoice_id",
+    "payment_id",
+    "credit_note_id",
+    "amount",
+    "allocated_on",
+    "origin",
+)
+
+
+def _row(company: int, customer: int, m: Match) -> tuple[object, ...]:
+    return (
+        company,
+        customer,
+        m.invoice_id,
+        m.credit_id if m.credit_side == "payment" else None,
+        m.credit_id if m.credit_side == "credit_note" else None,
+        to_cents(m.amount),
+        m.allocated_on,
+        PREFIX + m.method,
+    )

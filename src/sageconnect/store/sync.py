@@ -11,9 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
@@ -21,9 +20,9 @@ from sageconnect import failpoints, shutdown
 from sageconnect.errors import Stopped
 from sageconnect.ledger.matching import METHODS
 from sageconnect.mapping.protocol import Mapper, Reading
-from sageconnect.model.records import Reject
+from sageconnect.model.records import Invoice, Payment, Record, Reject
 from sageconnect.store import allocations as alloc
-from sageconnect.store import staging
+from sageconnect.store import digests, staging
 from sageconnect.store.matching import rematch
 from sageconnect.store.merge import merge, orphans
 from sageconnect.store.rejects import record_rejects
@@ -32,8 +31,9 @@ from sageconnect.store.tables import checkpoints, companies, sync_runs
 
 BATCH = 5000
 CHECK_EVERY = 500  # records between two looks at a stop request
-T = TypeVar("T")
 STREAM = "ledger"
+_ITEMS = (Invoice, Payment)
+_FRESH = 1000  # rows inserted into a table before PostgreSQL's statistics lag
 
 
 @dataclass(slots=True)
@@ -106,8 +106,13 @@ def sync(
             if reading is None:
                 report.source_unchanged = True
             else:
-                report.full_read = reading.complete
-                _load(conn, company_id, run, reading, report, methods=methods)
+                known = None
+                if getattr(reading, "digests", False) and previous and not full:
+                    known = digests.load(conn, company_id) or None
+                report.full_read = reading.complete and known is None
+                _load(
+                    conn, company_id, run, reading, report, methods=methods, known=known
+                )
                 _save_checkpoint(conn, company_id, run, reading.checkpoint(), previous)
             report.status = "completed_with_rejects" if report.rejected else "completed"
             report.duration_s = round(time.perf_counter() - started, 3)
@@ -129,34 +134,33 @@ def _load(
     report: SyncReport,
     *,
     methods: Sequence[str],
+    known: digests.Known | None,
 ) -> None:
+    """Stage what the reading gives, merge it, then allocate and match.
+
+    ``known``: the digests of the entries the store holds, when the reading can
+    skip those; then only what changed is read, and what is gone is closed by
+    digest instead of by absence.
+    """
     routes = staging.ROUTES
     for stage, _, _ in routes.values():
         stage.create(conn)
-    buffers: dict[type, list[tuple[object, ...]]] = {kind: [] for kind in routes}
-    for record in _watched(reading.records()):
-        if isinstance(record, Reject):
-            report.rejects.append(record)
-            continue
-        report.read += 1
-        kind = type(record)
-        stage, columns, _ = routes[kind]
-        buffer = buffers[kind]
-        buffer.append((*staging.row(record, columns), report.read))
-        if len(buffer) >= BATCH:
-            stage.insert(conn, buffer)
-            buffer.clear()
-    for kind, (stage, _, _) in routes.items():
-        stage.insert(conn, buffers[kind])
+    digested = bool(getattr(reading, "digests", False))
+    if digested:
+        digests.create(conn)
+    _stage(conn, _entries(reading, known if digested else None), report, digested)
+    shared: list[str] = []
     for stage, _, target in routes.values():
         shutdown.check()
+        duplicates = stage.drop_duplicates(conn)
+        shared += [key for key, _ in duplicates]
         report.rejects += [
             Reject(
                 where=f"{target}/{key}",
                 reason=f"{copies} rows share this key (entry lines not contiguous,"
                 " or one fiscal year in two files): the first read is kept",
             )
-            for key, copies in stage.drop_duplicates(conn)
+            for key, copies in duplicates
         ]
         if stage is staging.SETTLEMENTS:
             continue  # merged after the items they settle, below
@@ -170,10 +174,95 @@ def _load(
                 )
                 for key, code in orphans(conn, stage, company)
             ]
-        counts = merge(conn, stage, target, company, run, close=reading.complete)
+        closing = reading.complete and known is None
+        counts = merge(conn, stage, target, company, run, close=closing)
+        if counts.inserted > _FRESH and conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"ANALYZE {target}")  # plans next see its new size
         report.inserted += counts.inserted
         report.updated += counts.updated
         report.closed += counts.closed
+    if digested:
+        _keep_digests(conn, company, run, known=known, shared=shared, report=report)
+    _settle_and_match(conn, company, run, reading, report, methods=methods)
+    for stage, _, _ in routes.values():
+        stage.drop(conn)
+
+
+def _entries(
+    reading: Reading, known: digests.Known | None
+) -> Iterator[tuple[int | None, Sequence[Record]]]:
+    if known is not None or getattr(reading, "digests", False):
+        return reading.entries(known)  # type: ignore[attr-defined, no-any-return]
+    return ((None, (record,)) for record in reading.records())
+
+
+def _stage(
+    conn: Connection,
+    source: Iterator[tuple[int | None, Sequence[Record]]],
+    report: SyncReport,
+    digested: bool,
+) -> None:
+    """Stream records into the staging tables in batches; digests alongside."""
+    routes = staging.ROUTES
+    buffers: dict[type, list[tuple[object, ...]]] = {kind: [] for kind in routes}
+    marks: list[tuple[int, str | None]] = []
+    for digest, records in source:
+        keyed = False
+        for record in records:
+            if isinstance(record, Reject):
+                report.rejects.append(record)
+                continue
+            report.read += 1
+            if report.read % CHECK_EVERY == 0:  # a stop raises Stopped: rolled back
+                failpoints.hit("sync.read_batch")
+                shutdown.check()
+            kind = type(record)
+            stage, columns, _ = routes[kind]
+            buffer = buffers[kind]
+            buffer.append((*staging.row(record, columns), report.read))
+            if len(buffer) >= BATCH:
+                stage.insert(conn, buffer)
+                buffer.clear()
+            if digested and kind in _ITEMS:
+                marks.append((digest or digests.VOLATILE, record.key))  # type: ignore[union-attr]
+                keyed = True
+        if digested and digest is not None and not keyed:
+            marks.append((digest, None))
+        if len(marks) >= BATCH:
+            digests.add(conn, marks)
+            marks.clear()
+    digests.add(conn, marks)
+    for kind, (stage, _, _) in routes.items():
+        stage.insert(conn, buffers[kind])
+        stage.index(conn)
+
+
+def _keep_digests(
+    conn: Connection,
+    company: int,
+    run: int,
+    *,
+    known: digests.Known | None,
+    shared: list[str],
+    report: SyncReport,
+) -> None:
+    digests.forget(conn, shared)
+    if known is None:
+        digests.replace(conn, company)
+        return
+    report.closed += digests.apply(conn, company, run, known)
+    report.closed += digests.close_empty_customers(conn, company, run)
+
+
+def _settle_and_match(
+    conn: Connection,
+    company: int,
+    run: int,
+    reading: Reading,
+    report: SyncReport,
+    *,
+    methods: Sequence[str],
+) -> None:
     touched = alloc.touched_customers(conn, company, run)
     report.allocations = alloc.refresh(conn, company, touched)
     stated, unresolved, settled = settle(conn, company, complete=reading.complete)
@@ -184,18 +273,6 @@ def _load(
     report.new_rejects = record_rejects(
         conn, company, run, report.rejects, complete=reading.complete
     )
-    for stage, _, _ in routes.values():
-        stage.drop(conn)
-
-
-def _watched(records: Iterable[T]) -> Iterator[T]:
-    """The records, with a look at a stop request every CHECK_EVERY of them: a
-    stop raises Stopped and the run's transaction rolls back."""
-    for count, record in enumerate(records, 1):
-        if count % CHECK_EVERY == 0:
-            failpoints.hit("sync.read_batch")
-            shutdown.check()
-        yield record
 
 
 def _start_run(

@@ -456,3 +456,15 @@ report_mails = Table(
     Column("detail", Text),
     UniqueConstraint("company_id", "slot"),
 )
+
+# --- issue 10: which source entries the store holds, by digest ---
+
+source_entries = Table(
+    "source_entries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("company_id", ForeignKey("companies.id"), nullable=False),
+    Column("digest", BigInteger, nullable=False),  # the entry's bytes, salted
+    Column("key", Text),  # a record the entry gave (NULL: it gave none)
+    Index(None, "company_id", "digest"),
+)

@@ -1,0 +1,361 @@
+"""Every measure of the performance issue, in one run, against floors of the same run.
+
+    .venv/bin/python bench/run.py --sizes 100k,1M,5M \\
+        --pg postgresql://postgres@127.0.0.1:5432/test [--odbc-sizes 1M] [--plan]
+
+For each FEC size (seeded: fixtures/fec/generate.py, one customer per 50 lines),
+each measure in a fresh process (wall seconds, rows per second, peak RSS):
+
+- floors: Python ``csv`` + Decimal + dates (reading only); the ``sqlite3``
+  command-line ``.import`` plus typing in SQL; PostgreSQL ``COPY`` plus typing
+  in SQL (through psycopg; the server's memory is not the client's);
+- ``sageconnect sync`` into an empty SQLite store, a re-sync of the unchanged
+  file, a re-sync after 1 % of the lines changed (labels, every third one
+  un-lettered); the same into a scratch PostgreSQL schema with ``--pg``.
+
+For each ``--odbc-sizes`` size, a Sage-100-shaped source (fixtures/sage100) grown
+to that many entry lines, read through the SQLite ODBC driver and psqlODBC
+(``--pg``): a bare pyodbc ``fetchmany`` loop, then a full sync into SQLite.
+``--plan`` adds the dunning planner over 1M open items and 100 000 customers.
+
+Generated files are kept in ``--data`` (default bench/.data) for the next run.
+The table, with each measure's ratio to its reference and the issue's targets
+checked, goes to bench/results/run.md (or ``--out``) and stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from _common import ROOT, child
+from sync import FLOOR as CSV_FLOOR
+from sync import config, scratch_schema
+
+SQLITE_TYPED = """
+CREATE TABLE typed AS SELECT
+  JournalCode AS journal, EcritureNum AS entry,
+  date(substr(EcritureDate, 1, 4) || '-' || substr(EcritureDate, 5, 2)
+       || '-' || substr(EcritureDate, 7, 2)) AS day,
+  CompteNum AS account, CompAuxNum AS customer, CompAuxLib AS customer_name,
+  PieceRef AS piece, EcritureLib AS label,
+  CAST(round(CAST(replace(Debit, ',', '.') AS REAL) * 100) AS INTEGER)
+  - CAST(round(CAST(replace(Credit, ',', '.') AS REAL) * 100) AS INTEGER) AS amount,
+  NULLIF(EcritureLet, '') AS lettering,
+  CASE WHEN DateLet <> '' THEN date(substr(DateLet, 1, 4) || '-'
+       || substr(DateLet, 5, 2) || '-' || substr(DateLet, 7, 2)) END AS lettered_on
+FROM raw;
+SELECT COUNT(*) FROM typed;
+"""
+PG_FLOOR = """
+import sys, psycopg
+url, path, header = sys.argv[1], sys.argv[2], sys.argv[3].split("\\t")
+cols = ", ".join(f'"{c}" text' for c in header)
+with psycopg.connect(url, autocommit=False) as conn:
+    conn.execute("DROP TABLE IF EXISTS raw, typed")
+    conn.execute(f"CREATE UNLOGGED TABLE raw ({cols})")
+    with conn.cursor().copy(
+        "COPY raw FROM STDIN (FORMAT csv, DELIMITER E'\\\\t', QUOTE E'\\\\x01', HEADER true)"
+    ) as copy, open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            copy.write(chunk)
+    conn.execute('''CREATE UNLOGGED TABLE typed AS SELECT
+      "JournalCode" AS journal, "EcritureNum" AS entry,
+      to_date("EcritureDate", 'YYYYMMDD') AS day, "CompteNum" AS account,
+      "CompAuxNum" AS customer, "CompAuxLib" AS customer_name,
+      "PieceRef" AS piece, "EcritureLib" AS label,
+      (replace("Debit", ',', '.')::numeric * 100)::bigint
+      - (replace("Credit", ',', '.')::numeric * 100)::bigint AS amount,
+      NULLIF("EcritureLet", '') AS lettering,
+      to_date(NULLIF("DateLet", ''), 'YYYYMMDD') AS lettered_on
+    FROM raw''')
+    n = conn.execute("SELECT COUNT(*) FROM typed").fetchone()[0]
+    conn.execute("DROP TABLE raw, typed")
+    conn.commit()
+print(n)
+"""
+LABEL, LETTERING, LETTERED_ON = 10, 13, 14  # FEC columns (0-based)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    size: str
+    measure: str
+    rows: int
+    wall: float
+    rss: int
+    ref: str = ""  # the measure this one is compared with, in the same size
+    inner: float | None = None  # the sync's own seconds (its sync_finished event)
+
+    def rate(self) -> str:
+        return f"{self.rows / self.wall:,.0f}" if self.wall else "-"
+
+
+def parse_size(text: str) -> int:
+    text = text.strip().lower()
+    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
+    return int(float(text.rstrip("km")) * scale)
+
+
+def fec_file(lines: int, data: Path) -> Path:
+    """The seeded FEC of ``lines`` lines, generated once into ``data``."""
+    path = data / f"fec{lines}" / f"900000000FEC{lines}.txt"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "fixtures/fec/generate.py"),
+                "--lines",
+                str(lines),
+                "--customers",
+                str(max(50, lines // 50)),
+                "--seed",
+                "7",
+                "--out",
+                str(path),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return path
+
+
+def changed_copy(source: Path, target: Path, every: int = 100) -> int:
+    """Copy the FEC with every ``every``-th line changed; return how many lines."""
+    changed = 0
+    with source.open("rb") as src, target.open("wb") as out:
+        out.write(src.readline())
+        for n, line in enumerate(src, start=1):
+            if n % every == 0:
+                end = line[len(line.rstrip(b"\r\n")) :]
+                fields = line.rstrip(b"\r\n").split(b"\t")
+                fields[LABEL] += b" (rev.)"
+                if n % (3 * every) == 0 and fields[LETTERING]:
+                    fields[LETTERING] = fields[LETTERED_ON] = b""
+                out.write(b"\t".join(fields) + end)
+                changed += 1
+            else:
+                out.write(line)
+    return changed
+
+
+def header(path: Path) -> str:
+    with path.open(encoding="utf-8-sig") as f:
+        return f.readline().rstrip("\r\n")
+
+
+def sqlite_floor(fec: Path, work: Path) -> tuple[float, int, str]:
+    db = work / "floor.db"
+    db.unlink(missing_ok=True)
+    script = f'.mode ascii\n.separator "\\t" "\\n"\n.import {fec} raw\n{SQLITE_TYPED}'
+    (work / "floor.sql").write_text(script, encoding="utf-8")
+    result = child(["sh", "-c", f"sqlite3 {db} < {work / 'floor.sql'}"])
+    db.unlink()
+    return result
+
+
+def sync_measures(
+    size: str, lines: int, fec: Path, store: tuple[str, str], work: Path
+) -> list[Row]:
+    """Full sync, unchanged re-sync, and re-sync after 1 % changed, into one store."""
+    name, url = store
+    folder = work / f"src-{name}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    live = folder / fec.name
+    shutil.copyfile(fec, live)
+    cfg = config(work, live, url)
+    cfg.write_text(cfg.read_text().replace('"warning"', '"info"'), encoding="utf-8")
+    exe = str(Path(sys.executable).parent / "sageconnect")
+    full = f"{name}: full sync"
+    rows = []
+    for label, ref in [
+        (full, f"floor: {name}"),
+        (f"{name}: re-sync unchanged", full),
+        (f"{name}: re-sync 1% changed", full),
+    ]:
+        if label.endswith("1% changed"):
+            changed_copy(fec, live)
+        # the JSON log (stderr) is what the sync says of itself: read it too
+        logged = ["sh", "-c", 'exec "$0" sync -c "$1" 2>&1', exe, str(cfg)]
+        wall, rss, out = child(logged)
+        inner = _sync_seconds(out)
+        rows.append(Row(size, label, lines, wall, rss, ref, inner))
+        print(f"  {label}: {wall:.2f} s ({inner} s in sync), {rss} MiB", flush=True)
+    return rows
+
+
+def _sync_seconds(out: str) -> float | None:
+    """The duration the sync_finished event states (the process less start-up)."""
+    for line in out.splitlines():
+        if '"sync_finished"' in line:
+            return float(json.loads(line)["duration_s"])
+    return None
+
+
+def fec_size(size: str, data: Path, pg: str | None, work: Path) -> list[Row]:
+    lines = parse_size(size)
+    fec = fec_file(lines, data)
+    wall, rss, _ = child([sys.executable, "-c", CSV_FLOOR, str(fec)])
+    rows = [Row(size, "floor: python csv + Decimal + dates", lines, wall, rss)]
+    wall, rss, _ = sqlite_floor(fec, work)
+    rows.append(Row(size, "floor: sqlite", lines, wall, rss))
+    print(f"  floors: csv {rows[0].wall:.2f} s, sqlite3 {wall:.2f} s", flush=True)
+    db = work / f"store{lines}.db"
+    db.unlink(missing_ok=True)
+    rows += sync_measures(size, lines, fec, ("sqlite", f"sqlite:///{db}"), work)
+    db.unlink()
+    if pg:
+        schema = f"bench_run_{lines}"
+        url = scratch_schema(pg, schema)
+        try:
+            floor = child([sys.executable, "-c", PG_FLOOR, url, str(fec), header(fec)])
+            rows.append(Row(size, "floor: postgresql", lines, floor[0], floor[1]))
+            print(f"  floor: postgresql COPY {floor[0]:.2f} s", flush=True)
+            rows += sync_measures(size, lines, fec, ("postgresql", url), work)
+        finally:
+            scratch_schema(pg, schema, drop=True)
+    return rows
+
+
+def odbc_size(size: str, pg: str | None, work: Path) -> list[Row]:
+    import odbc  # noqa: PLC0415 - imports pyodbc: only when ODBC is measured
+
+    rows: list[Row] = []
+    build = odbc.builder()
+    target = parse_size(size)
+    sources = []
+    conn = build.connect("sqlite", path=work / "sage.db")  # type: ignore[attr-defined]
+    build.build(conn, "sqlite", customers=2000, entries=odbc.BASE_ENTRIES, seed=7)  # type: ignore[attr-defined]
+    odbc.grow(conn, target)
+    conn.close()
+    sources.append(("SQLite ODBC", f"Driver={{SQLite3}};Database={work / 'sage.db'}"))
+    cleanup = None
+    if pg:
+        base, source = odbc.pg_source(pg)
+        conn = build.connect("postgresql", dsn_string=base, schema="bench_odbc")  # type: ignore[attr-defined]
+        build.build(
+            conn, "postgresql", customers=2000, entries=odbc.BASE_ENTRIES, seed=7
+        )  # type: ignore[attr-defined]
+        odbc.grow(conn, target)
+        conn.close()
+        sources.append(("psqlODBC", source))
+        cleanup = base
+    try:
+        for label, source in sources:
+            rows += odbc.floor_and_sync(label, source, work, size)
+    finally:
+        if cleanup:
+            odbc.drop_schema(cleanup)
+    return [Row(size, m, n, w, r, ref) for m, n, w, r, ref in rows]
+
+
+def plan_rows() -> list[Row]:
+    cmd = [sys.executable, str(ROOT / "bench/plan.py"), "--measure", "plan"]
+    _, rss, out = child(cmd)
+    seconds = float(json.loads(out)["seconds"])
+    return [Row("1M items", "dunning plan (100k customers)", 1_000_000, seconds, rss)]
+
+
+def render(rows: list[Row]) -> str:
+    by_key = {(r.size, r.measure): r for r in rows}
+    lines = [
+        "| size | measure | rows | wall s | in sync s | rows/s | peak RSS MiB | vs |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        ref = by_key.get((r.size, r.ref))
+        vs = f"{r.wall / ref.wall:.2f}x {r.ref}" if ref and ref.wall else ""
+        if ref and ref.inner and r.inner is not None:
+            vs += f" (in sync: {r.inner / ref.inner:.1%})"
+        if ref and "ODBC" in r.ref:
+            vs += f" (+{r.rss - ref.rss} MiB)"
+        lines.append(
+            f"| {r.size} | {r.measure} | {r.rows} | {r.wall:.2f}"
+            f" | {'' if r.inner is None else f'{r.inner:.2f}'} | {r.rate()}"
+            f" | {r.rss} | {vs} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _verdict(r: Row, ref: Row | None) -> tuple[str, bool] | None:
+    """The issue's target this measure answers, and whether it is met."""
+    if r.measure.startswith("dunning plan"):
+        return f"{r.measure}: {r.wall:.2f} s (target 15 s)", r.wall < 15
+    if ref is None or not ref.wall:
+        return None
+    ratio = r.wall / ref.wall
+    if "ODBC" in r.ref:
+        extra = r.rss - ref.rss
+        return f"{r.size} {r.measure}: +{extra} MiB over the bare loop (target 150)", (
+            extra <= 150
+        )
+    memory = f", peak {r.rss} MiB (target 300)"
+    if r.ref.startswith("floor"):
+        text = f"{r.size} {r.measure}: {ratio:.2f}x its floor (target 2x){memory}"
+        return text, ratio < 2 and r.rss < 300
+    limit = 0.10 if r.measure.endswith("unchanged") else 0.25
+    text = f"{r.size} {r.measure}: {ratio:.1%} of the full sync (target {limit:.0%})"
+    return text + memory, ratio < limit and r.rss < 300
+
+
+def targets(rows: list[Row]) -> str:
+    """The issue's targets, each checked against this run's figures."""
+    by_key = {(r.size, r.measure): r for r in rows}
+    out = []
+    for r in rows:
+        found = _verdict(r, by_key.get((r.size, r.ref)))
+        if found:
+            out.append(f"- [{'x' if found[1] else ' '}] {found[0]}")
+    return "\n".join(out) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="100k,1M", help="FEC lines, e.g. 100k,1M,5M")
+    parser.add_argument("--odbc-sizes", default="", help="ODBC entry lines, e.g. 1M")
+    parser.add_argument("--plan", action="store_true", help="measure the planner")
+    parser.add_argument("--pg", help="PostgreSQL URL of a scratch database")
+    parser.add_argument("--data", type=Path, default=ROOT / "bench" / ".data")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench/results/run.md")
+    args = parser.parse_args()
+    started = dt.datetime.now(dt.UTC)
+    load = os.getloadavg()
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in filter(None, args.sizes.split(",")):
+            print(f"FEC {size}", flush=True)
+            rows += fec_size(size, args.data, args.pg, Path(tmp))
+        for size in filter(None, args.odbc_sizes.split(",")):
+            print(f"ODBC {size}", flush=True)
+            rows += odbc_size(size, args.pg, Path(tmp))
+    if args.plan:
+        print("plan", flush=True)
+        rows += plan_rows()
+    table = render(rows)
+    text = (
+        f"Command: {' '.join(sys.argv)}\n"
+        f"Started {started:%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores,"
+        f" load average {load[0]:.1f} at start, {os.getloadavg()[0]:.1f} at end"
+        " (a shared machine: compare ratios within this run).\n\n"
+        f"{table}\n'wall s' is the whole process, start-up included (about a second"
+        " of imports for the CLI); 'in sync s' is the duration the sync_finished"
+        " event states.\n\nTargets (on whole-process wall time):\n\n"
+        f"{targets(rows)}"
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,174 @@
+"""Which source entries the store holds, by digest: a re-sync reads only the rest.
+
+A full read of a ledger file records, for each of its entries, the entry's
+digest and the keys of the records it gave. The next read of the file, once
+its fingerprint has changed, cuts it into entries again and parses only the
+entries whose digest the store does not hold; the records of entries gone
+from the file (changed or deleted) are closed unless read again. An entry
+whose records hit a reject, or share a key with another, is kept under digest
+0 (VOLATILE), never known: it is read every time, so its rejects are reported
+every time, and what it gave is closed when it no longer gives it.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterator, Sequence
+from itertools import chain
+
+from sqlalchemy import Connection, text
+
+from sageconnect.store.bulk import insert_rows
+
+VOLATILE = 0
+STAGE = "stage_digests"
+GONE = "stage_gone"
+GONE_KEYS = "stage_gone_keys"
+
+
+class Known:
+    """The digests the store holds for a company, sorted, with those seen again."""
+
+    def __init__(self, digests: array[int]) -> None:
+        self.digests = digests
+        self.seen = bytearray(len(digests))
+
+    def __len__(self) -> int:
+        return len(self.digests)
+
+    def __call__(self, digest: int) -> bool:
+        """Whether the store holds ``digest``; marks it seen."""
+        i = bisect_left(self.digests, digest)
+        if i < len(self.digests) and self.digests[i] == digest:
+            self.seen[i] = 1
+            return True
+        return False
+
+    def gone(self) -> Iterator[int]:
+        """The digests held but not seen in this read."""
+        digests = self.digests
+        start = 0
+        while (i := self.seen.find(0, start)) >= 0:
+            yield digests[i]
+            start = i + 1
+
+
+def load(conn: Connection, company: int) -> Known:
+    """The company's digests (empty when the store holds none yet)."""
+    rows = conn.execute(
+        text(
+            "SELECT DISTINCT digest FROM source_entries WHERE company_id = :company"
+            " AND digest <> 0 ORDER BY digest"
+        ),
+        {"company": company},
+    ).scalars()
+    return Known(array("q", rows))
+
+
+def create(conn: Connection) -> None:
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGE}")
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {STAGE} (digest BIGINT, key TEXT)")
+
+
+def add(conn: Connection, rows: Sequence[tuple[int, str | None]]) -> None:
+    """Stage (digest, key) rows of the entries read; key None for an entry with none.
+
+    Volatile entries come with digest 0 and their keys (none when they gave none).
+    """
+    if rows:
+        insert_rows(conn, STAGE, ("digest", "key"), rows)
+
+
+def forget(conn: Connection, keys: Sequence[str]) -> None:
+    """Entries giving one of ``keys`` (shared with another entry) turn volatile."""
+    for start in range(0, len(keys), 500):
+        chunk = {f"k{i}": k for i, k in enumerate(keys[start : start + 500])}
+        marks = ", ".join(f":{name}" for name in chunk)
+        conn.execute(
+            text(
+                f"UPDATE {STAGE} SET digest = 0 WHERE digest IN"
+                f" (SELECT digest FROM {STAGE} WHERE key IN ({marks}))"
+            ),
+            chunk,
+        )
+
+
+def replace(conn: Connection, company: int) -> None:
+    """After a full read: the staged digests are all the company's."""
+    params = {"company": company}
+    conn.execute(text("DELETE FROM source_entries WHERE company_id = :company"), params)
+    _keep(conn, company)
+
+
+def apply(conn: Connection, company: int, run: int, known: Known) -> int:
+    """After a read of changed entries: close what gone entries gave, if not read again.
+
+    Returns how many invoices and payments were closed.
+    """
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {GONE}")
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {GONE} (digest BIGINT)")
+    gone = chain([VOLATILE], known.gone())
+    insert_rows(conn, GONE, ("digest",), ((d,) for d in gone))
+    conn.exec_driver_sql(f"CREATE INDEX ix_{GONE} ON {GONE} (digest)")
+    if conn.dialect.name == "postgresql":  # temporary tables have no statistics
+        conn.exec_driver_sql(f"ANALYZE {GONE}")
+        conn.exec_driver_sql(f"ANALYZE {STAGE}")
+    params = {"company": company, "run": run}
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {GONE_KEYS}")
+    conn.execute(  # what the gone entries gave: a few keys, in a table of their own
+        text(
+            f"CREATE TEMPORARY TABLE {GONE_KEYS} AS SELECT e.key FROM source_entries e"
+            " WHERE e.company_id = :company AND e.key IS NOT NULL"
+            f" AND e.digest IN (SELECT digest FROM {GONE})"
+        ),
+        params,
+    )
+    closed = 0
+    for table in ("invoices", "payments"):
+        closed += conn.execute(
+            text(
+                f"UPDATE {table} SET closed_run_id = :run, changed_run_id = :run"
+                " WHERE company_id = :company AND closed_run_id IS NULL"
+                f" AND key IN (SELECT g.key FROM {GONE_KEYS} g WHERE NOT EXISTS"
+                f" (SELECT 1 FROM stage_{table} s WHERE s.key = g.key))"
+            ),
+            params,
+        ).rowcount
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {GONE_KEYS}")
+    conn.execute(
+        text(
+            "DELETE FROM source_entries WHERE company_id = :company"
+            f" AND digest IN (SELECT digest FROM {GONE})"
+        ),
+        params,
+    )
+    _keep(conn, company)
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {GONE}")
+    return closed
+
+
+def close_empty_customers(conn: Connection, company: int, run: int) -> int:
+    """Close customers left with no open invoice or payment, as a full read would."""
+    return conn.execute(
+        text(
+            "UPDATE customers SET closed_run_id = :run, changed_run_id = :run"
+            " WHERE company_id = :company AND closed_run_id IS NULL"
+            " AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.customer_id"
+            " = customers.id AND i.closed_run_id IS NULL)"
+            " AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.customer_id"
+            " = customers.id AND p.closed_run_id IS NULL)"
+        ),
+        {"company": company, "run": run},
+    ).rowcount
+
+
+def _keep(conn: Connection, company: int) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO source_entries (company_id, digest, key)"
+            f" SELECT :company, digest, key FROM {STAGE}"
+        ),
+        {"company": company},
+    )
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGE}")

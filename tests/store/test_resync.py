@@ -1,0 +1,182 @@
+"""A re-sync of a changed FEC reads only the entries that changed, to the same result.
+
+The generated ledger (fixtures/fec/generate.py) is synced, then edited the way
+an accounting package edits its export between two nights: labels corrected,
+lines un-lettered and re-lettered, an entry deleted, entries added, a customer
+renamed, a line broken and a broken line mended. The store that re-synced only
+the changed entries must then hold exactly what a fresh full read of the
+edited file gives.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from sageconnect.clock import FixedClock
+from sageconnect.config import load
+from sageconnect.jobs import sync_company
+from sageconnect.store.engine import open_store
+from sageconnect.store.tables import (
+    allocations,
+    customers,
+    invoices,
+    payments,
+    rejects,
+)
+from support import ROOT, write_config
+
+LABEL, LETTERING, LETTERED_ON, AUX, AUX_NAME, DEBIT = 10, 13, 14, 6, 7, 11
+
+Edit = Callable[[list[list[str]]], list[list[str]]]
+
+
+def _generate(folder: Path) -> Path:
+    folder.mkdir()
+    fec = folder / "900000000FEC20261231.txt"
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "fixtures/fec/generate.py"),
+            "--lines",
+            "3000",
+            "--customers",
+            "40",
+            "--seed",
+            "11",
+            "--out",
+            str(fec),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return fec
+
+
+def _rows(fec: Path) -> list[list[str]]:
+    return [line.split("\t") for line in fec.read_text("utf-8").splitlines()]
+
+
+def _write(fec: Path, rows: list[list[str]]) -> None:
+    fec.write_text("".join("\t".join(r) + "\n" for r in rows), encoding="utf-8")
+
+
+def _nightly_edits(rows: list[list[str]]) -> list[list[str]]:
+    """What changes between two exports: a few lines here and there."""
+    header, body = rows[0], [list(r) for r in rows[1:]]
+    for n, row in enumerate(body):
+        if n % 97 == 0:
+            row[LABEL] += " (corrigé)"
+        if n % 89 == 0 and row[LETTERING]:
+            row[LETTERING] = row[LETTERED_ON] = ""
+        if n % 83 == 0 and row[AUX_NAME] and not row[LETTERING]:
+            row[LETTERING], row[LETTERED_ON] = "ZZ", row[3]
+    receivable = [n for n, r in enumerate(body) if r[AUX]]
+    renamed = body[receivable[10]][AUX]
+    for row in body:
+        if row[AUX] == renamed:
+            row[AUX_NAME] = "Nouveau nom SARL"
+    body[receivable[300]][DEBIT] = "12,3,4"  # a line broken
+    gone = body[200][2]
+    body = [r for r in body if r[2] != gone]  # an entry deleted
+    added = [list(r) for r in body[400:410]]
+    for row in added:
+        row[2] = "NEW" + row[2]  # entries added at the end
+    return [header, *body, *added]
+
+
+def _snapshot(engine: Engine) -> dict[str, Any]:
+    """What a user reads from the store: open items, customers, allocations, rejects."""
+    with engine.connect() as conn:
+        items = {
+            name: sorted(
+                tuple(str(v) for v in row)
+                for row in conn.execute(
+                    select(*(c for c in table.c if not c.name.endswith("id"))).where(
+                        table.c.closed_run_id.is_(None)
+                    )
+                )
+            )
+            for name, table in (("invoices", invoices), ("payments", payments))
+        }
+        items["customers"] = sorted(
+            conn.execute(
+                select(customers.c.code, customers.c.name).where(
+                    customers.c.closed_run_id.is_(None)
+                )
+            ).all()
+        )
+        items["allocations"] = sorted(
+            (str(a), str(o), str(p), str(c), str(i))
+            for a, o, p, c, i in conn.execute(
+                select(
+                    allocations.c.amount,
+                    allocations.c.origin,
+                    payments.c.key,
+                    allocations.c.allocated_on,
+                    invoices.c.key,
+                )
+                .join(invoices, invoices.c.id == allocations.c.invoice_id)
+                .outerjoin(payments, payments.c.id == allocations.c.payment_id)
+            )
+        )
+        items["rejects"] = sorted(
+            conn.execute(
+                select(rejects.c.line, rejects.c.field, rejects.c.reason).where(
+                    rejects.c.resolved_run_id.is_(None)
+                )
+            ).all()
+        )
+    return items
+
+
+@pytest.mark.parametrize("edit", [_nightly_edits], ids=["nightly edits"])
+def test_a_resync_of_changed_entries_gives_what_a_full_read_gives(
+    tmp_path: Path, store_url: str, engine: Engine, clock: FixedClock, edit: Edit
+) -> None:
+    """After edits, syncing only the changed entries leaves the store as a fresh full read does."""
+    fec = _generate(tmp_path / "fec")
+    config = load(write_config(tmp_path, store_url, str(fec.parent)))
+    first = sync_company(config, "acme", engine, clock)
+    _write(fec, edit(_rows(fec)))
+    again = sync_company(config, "acme", engine, clock)
+    assert again.full_read is False
+    assert 0 < again.read < first.read / 5  # only the changed entries were parsed
+    assert again.closed > 0  # the deleted entry's items are gone
+    assert again.rejected == 1  # the broken line, reported again on each run
+
+    fresh_url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    fresh = open_store(fresh_url)
+    (tmp_path / "fresh").mkdir()
+    fresh_config = load(write_config(tmp_path / "fresh", fresh_url, str(fec.parent)))
+    sync_company(fresh_config, "acme", fresh, clock)
+    assert _snapshot(engine) == _snapshot(fresh)
+    fresh.dispose()
+
+
+def test_a_mended_line_and_an_unchanged_file_after_a_resync(
+    tmp_path: Path, store_url: str, engine: Engine, clock: FixedClock
+) -> None:
+    """A broken line mended is read again and its reject resolved; nothing changed reads nothing."""
+    fec = _generate(tmp_path / "fec")
+    config = load(write_config(tmp_path, store_url, str(fec.parent)))
+    original = _rows(fec)
+    broken = [list(r) for r in original]
+    broken[[n for n, r in enumerate(broken) if r[AUX]][50]][DEBIT] = "not a number"
+    _write(fec, broken)
+    sync_company(config, "acme", engine, clock)
+    _write(fec, original)
+    mended = sync_company(config, "acme", engine, clock)
+    assert (mended.full_read, mended.rejected) == (False, 0)
+    assert mended.read < 10
+    still = sync_company(config, "acme", engine, clock)
+    assert still.source_unchanged
+    forced = sync_company(config, "acme", engine, clock, full=True)
+    assert forced.full_read
+    assert (forced.inserted, forced.updated, forced.closed) == (0, 0, 0)
