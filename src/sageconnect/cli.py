@@ -30,7 +30,6 @@ from sageconnect import (
 from sageconnect.bank.folder import detect_format
 from sageconnect.clock import Clock, SystemClock
 from sageconnect.config import Config, load
-from sageconnect.dunning.edges import build_channels, build_renderer
 from sageconnect.errors import ConfigError, Problem, SourceUnavailable, StoreError
 from sageconnect.jobs import build_mapper, sync_company
 from sageconnect.mapping.diagnosis import Check
@@ -147,6 +146,11 @@ def _check(args: argparse.Namespace, config: Config, _clock: Clock) -> int:
             print(f"warning: companies.{code}.source.path: {exc}", file=sys.stderr)
     if config.dunning is not None:
         try:
+            from sageconnect.dunning.edges import (  # noqa: PLC0415 - heavy
+                build_channels,
+                build_renderer,
+            )
+
             build_channels(config, _clock)
             build_renderer(config)
         except ConfigError as exc:

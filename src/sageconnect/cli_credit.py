@@ -18,8 +18,6 @@ from sqlalchemy import Engine
 from sageconnect.clock import Clock
 from sageconnect.config import Config
 from sageconnect.credit import ledger
-from sageconnect.credit.notify import build_targets
-from sageconnect.credit.run import check_company
 from sageconnect.errors import ConfigError, Problem
 from sageconnect.report import Row, render
 from sageconnect.store.queries import company_ids
@@ -71,6 +69,10 @@ def check_all(
     """
     if config.credit is None:
         return EX_OK
+    # the notice targets (SMTP, HTTP) load only to check alerts
+    from sageconnect.credit.notify import build_targets  # noqa: PLC0415
+    from sageconnect.credit.run import check_company  # noqa: PLC0415
+
     targets = build_targets(config, clock)
     status = EX_OK
     for code in _companies(config, only):

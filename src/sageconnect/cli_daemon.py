@@ -12,10 +12,7 @@ from sqlalchemy import Engine
 from sageconnect import logs
 from sageconnect.clock import Clock
 from sageconnect.config import Config
-from sageconnect.daemon import service
 from sageconnect.daemon.lock import FileLock, lock_for
-from sageconnect.daemon.status import figure_rows, job_rows
-from sageconnect.daemon.table import Context
 from sageconnect.report import render
 
 EX_OK = 0
@@ -46,6 +43,9 @@ def _open(config: Config) -> Engine:
 
 
 def _run(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    # the scheduler and every job's code load only for the commands that run them
+    from sageconnect.daemon import service  # noqa: PLC0415
+
     if args.once:
         return service.once(config, clock, _open(config))
     # The daemon's log is its output: JSON lines on standard output, for journald
@@ -56,6 +56,8 @@ def _run(args: argparse.Namespace, config: Config, clock: Clock) -> int:
 
 def _status(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     from sageconnect.cli import _companies  # noqa: PLC0415 - avoid a cycle
+    from sageconnect.daemon.status import figure_rows, job_rows  # noqa: PLC0415
+    from sageconnect.daemon.table import Context  # noqa: PLC0415
 
     engine = _open(config)
     companies = _companies(config, args.company)

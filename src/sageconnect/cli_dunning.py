@@ -18,8 +18,6 @@ from sageconnect.clock import Clock, today
 from sageconnect.config import Config
 from sageconnect.dunning import ledger
 from sageconnect.dunning import pauses as pause_store
-from sageconnect.dunning.edges import build_channels, build_renderer
-from sageconnect.dunning.message import Notice, Rendered
 from sageconnect.dunning.send import plan_company, send_company
 from sageconnect.errors import ConfigError, Problem
 from sageconnect.report import Row, as_rows, render
@@ -164,6 +162,13 @@ def _send(args: argparse.Namespace, config: Config, clock: Clock) -> int:
 
 
 def _send_all(config: Config, clock: Clock, engine: Engine, only: str | None) -> int:
+    # channels (requests) and templates (jinja2, fpdf) load only to send
+    from sageconnect.dunning.edges import (  # noqa: PLC0415
+        build_channels,
+        build_renderer,
+    )
+    from sageconnect.dunning.message import Notice, Rendered  # noqa: PLC0415
+
     channels = build_channels(config, clock)
     renderer = build_renderer(config)
 

@@ -25,17 +25,16 @@ from cryptography.x509.oid import NameOID
 from structlog.testing import capture_logs
 
 from sageconnect.clock import FixedClock
-from sageconnect.dunning.channels import (
+from sageconnect.dunning.channels.call import CallTaskChannel
+from sageconnect.dunning.channels.folder import FolderChannel
+from sageconnect.dunning.channels.http import (
     BrevoSmsChannel,
     BrevoSmsSettings,
-    CallTaskChannel,
-    FolderChannel,
-    SmtpChannel,
-    SmtpSettings,
     WebhookChannel,
     WebhookSettings,
     normalise_french_phone,
 )
+from sageconnect.dunning.channels.smtp import SmtpChannel, SmtpSettings
 from sageconnect.dunning.message import (
     Channel,
     ChannelKind,

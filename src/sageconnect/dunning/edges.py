@@ -6,16 +6,15 @@ from pydantic import SecretStr
 
 from sageconnect.clock import Clock
 from sageconnect.config import Config
-from sageconnect.dunning.channels import (
+from sageconnect.dunning.channels.call import CallTaskChannel
+from sageconnect.dunning.channels.folder import FolderChannel
+from sageconnect.dunning.channels.http import (
     BrevoSmsChannel,
     BrevoSmsSettings,
-    CallTaskChannel,
-    FolderChannel,
-    SmtpChannel,
-    SmtpSettings,
     WebhookChannel,
     WebhookSettings,
 )
+from sageconnect.dunning.channels.smtp import SmtpChannel, SmtpSettings
 from sageconnect.dunning.message import Channel
 from sageconnect.dunning.render import Renderer, check_templates
 from sageconnect.dunning.settings import (

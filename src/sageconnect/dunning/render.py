@@ -54,7 +54,6 @@ from jinja2.runtime import Context, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from sageconnect.dunning import formatting
-from sageconnect.dunning.letter import INVOICE_TABLE, letter_pdf
 from sageconnect.dunning.message import ChannelKind, Line, Notice, Rendered, Sender
 from sageconnect.errors import ConfigError, Problem
 
@@ -255,6 +254,9 @@ class Renderer:
         pdf = b""
         if notice.channel == "letter" or with_letter:
             body = body_text(part("letter.txt"))
+            # fpdf loads only for a letter: a sync never pays for it
+            from sageconnect.dunning.letter import letter_pdf  # noqa: PLC0415
+
             pdf = letter_pdf(
                 notice, body, subject=subject, address=address, language=language
             )
@@ -276,6 +278,8 @@ class Renderer:
             filename = template.filename
             values = dict(context)
             if name.endswith(".letter.txt"):
+                from sageconnect.dunning.letter import INVOICE_TABLE  # noqa: PLC0415
+
                 values["invoice_table"] = INVOICE_TABLE
             return template.render(values)
         except _RENDER_ERRORS as exc:
