@@ -261,3 +261,39 @@ def test_cents_left_on_an_old_invoice_do_not_trigger_a_formal_notice() -> None:
     assert [(r.notice.step, r.notice.channel) for r in result.reminders] == [
         ("first", "email")
     ], [(r.notice.step, str(r.notice.total_indemnity)) for r in result.reminders]
+
+
+def test_no_courtesy_note_the_day_a_reminder_went_out_on_its_channel() -> None:
+    """FA1 and FA2 overdue get a first reminder by e-mail this morning; FA3, due
+    in 3 days, is not in it (nothing not yet due is asked for). A second cycle
+    the same day sends no courtesy e-mail for FA3 (one message per customer and
+    channel every 3 days)."""
+    items = [
+        item(1, days_ago(9)),
+        item(2, days_ago(8)),
+        item(3, TODAY + dt.timedelta(days=3)),
+    ]
+    done: list[Done] = []
+    morning = run(items, done=done)
+    assert [
+        (r.notice.step, {x.number for x in r.notice.lines}) for r in morning.reminders
+    ] == [("first", {"FA0001", "FA0002"})]
+    claimed = list(done)
+    record(morning, TODAY, claimed)
+    again = run(items, done=claimed)
+    assert again.reminders == []
+    assert any(
+        s.invoice == "FA0003" and s.reason.startswith("reminded on 2026-11-24")
+        for s in again.skipped
+    )
+
+
+def test_a_step_on_two_channels_still_sends_its_second_channel_the_same_day() -> None:
+    """The second reminder goes by e-mail and SMS: once the e-mail went out today,
+    the SMS of the same step for the same invoice is still planned."""
+    items = [item(1, days_ago(30))]
+    done = [Done(1, "first", "email", days_ago(20)), Done(1, "second", "email", TODAY)]
+    result = run(items, done=done)
+    assert [(r.notice.step, r.notice.channel) for r in result.reminders] == [
+        ("second", "sms")
+    ]

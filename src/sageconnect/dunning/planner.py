@@ -217,7 +217,7 @@ class _Context:
             for i in eligible
             if i.invoice_id in listed or (not pre_due and i.due < self.as_of)
         ]
-        waiting = self._too_soon(debtor, owed, step)
+        waiting = self._too_soon(owed, lines, step)
         if waiting:
             out.skipped += [Skipped(debtor.code, i.number, waiting) for i in lines]
             return
@@ -238,23 +238,34 @@ class _Context:
                 out=out,
             )
 
-    def _too_soon(self, debtor: Debtor, owed: list[Item], step: Step) -> str:
+    def _too_soon(self, owed: list[Item], lines: list[Item], step: Step) -> str:
         """Why the customer is not written to today on ``step``'s channels, if so:
-        at most one message per ``min_days_between_messages`` and channel."""
+        at most one message per ``min_days_between_messages`` and channel.
+
+        A message that went out today excuses only itself, planned again (the
+        check before sending, a second cycle the same day): the same step for
+        invoices it listed. Another step the same day (a courtesy note after this
+        morning's reminder) waits like any other message.
+        """
         gap = self.settings.min_days_between_messages
         if gap <= 0:
             return ""
-        last = max(
-            (
-                d.on
-                for i in owed
-                for d in self.history.get(i.invoice_id, [])
-                if d.channel in step.channels
-            ),
-            default=None,
-        )
-        if last is None or (self.as_of - last).days >= gap or last == self.as_of:
+        sent = [
+            (i.invoice_id, d)
+            for i in owed
+            for d in self.history.get(i.invoice_id, [])
+            if d.channel in step.channels
+        ]
+        last = max((d.on for _, d in sent), default=None)
+        if last is None or (self.as_of - last).days >= gap:
             return ""
+        if last == self.as_of:
+            today = [(n, d.step) for n, d in sent if d.on == last]
+            listed = {n for n, _ in today}
+            if all(s == step.id for _, s in today) and all(
+                i.invoice_id in listed for i in lines
+            ):
+                return ""
         again = last + dt.timedelta(days=gap)
         return f"reminded on {last.isoformat()}; next message from {again.isoformat()}"
 
