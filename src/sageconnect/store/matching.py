@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Date, Row, bindparam, delete, text
 
 from sageconnect.ledger.matching import METHODS, Match, OpenCredit, OpenDebit, match
 from sageconnect.model.money import to_cents
-from sageconnect.store.bulk import insert_rows
+from sageconnect.store.bulk import Growth, insert_rows
 from sageconnect.store.tables import Cents, allocations
 
 CHUNK = 500
@@ -66,6 +66,7 @@ def rematch(
     """Match again the unlettered payers of ``customers``; return how many matches."""
     wanted = sorted(set(customers))
     total = 0
+    growth = Growth(conn, "allocations")  # plans of the next chunks see the rows
     for start in range(0, len(wanted), CHUNK):
         chunk = wanted[start : start + CHUNK]
         conn.execute(
@@ -83,6 +84,7 @@ def rematch(
             for m in match(debits.get(customer, ()), payers.get(customer, ()), methods)
         ]
         insert_rows(conn, "allocations", _COLUMNS, rows)
+        growth.wrote(len(rows))
         total += len(rows)
     return total
 
