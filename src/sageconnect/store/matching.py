@@ -22,16 +22,21 @@ from sageconnect.store.tables import Cents, allocations
 CHUNK = 500
 PREFIX = "match:"
 
+# What is allocated to each debit is summed per invoice through the index on
+# allocations.invoice_id: a join would let PostgreSQL hash all the allocations
+# (a scan of the whole table for each chunk of customers, whatever its size).
 _DEBITS = """
+SELECT * FROM (
 SELECT i.customer_id AS customer, i.id AS id, i.number AS number, i.key AS key,
-       i.amount - COALESCE(SUM(a.amount), 0) AS open, i.issued AS day, i.due AS due,
+       i.amount - COALESCE((SELECT SUM(a.amount) FROM allocations a
+                            WHERE a.invoice_id = i.id
+                            AND a.origin NOT LIKE 'match:%'), 0) AS open,
+       i.issued AS day, i.due AS due,
        EXISTS (SELECT 1 FROM pauses p WHERE p.invoice_id = i.id
                AND p.kind = 'dispute' AND p.resolved_at IS NULL) AS disputed
 FROM invoices i
-LEFT JOIN allocations a ON a.invoice_id = i.id AND a.origin NOT LIKE 'match:%'
 WHERE i.customer_id IN :customers AND i.amount > 0 AND i.closed_run_id IS NULL
-GROUP BY i.customer_id, i.id, i.number, i.key, i.amount, i.issued, i.due
-HAVING i.amount - COALESCE(SUM(a.amount), 0) > 0
+) d WHERE d.open > 0
 """
 _NOTES = """
 SELECT i.customer_id AS customer, i.id AS id, i.key AS key,
