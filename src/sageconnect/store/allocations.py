@@ -6,7 +6,7 @@ from sqlalchemy import Connection, delete, select, union
 
 from sageconnect.ledger.lettering import Allocation, Item, allocate
 from sageconnect.model.money import to_cents
-from sageconnect.store.bulk import insert_rows
+from sageconnect.store.bulk import Growth, insert_rows
 from sageconnect.store.tables import allocations, invoices, payments
 
 CHUNK = 500  # customers per step: memory stays flat however many are touched
@@ -18,6 +18,7 @@ def refresh(conn: Connection, company: int, touched: list[int]) -> int:
     Returns how many allocations the touched customers now have.
     """
     total = 0
+    growth = Growth(conn, "allocations")  # plans of the next chunks see the rows
     for start in range(0, len(touched), CHUNK):
         chunk = touched[start : start + CHUNK]
         conn.execute(
@@ -32,6 +33,7 @@ def refresh(conn: Connection, company: int, touched: list[int]) -> int:
             for a in allocate(items)
         ]
         insert_rows(conn, "allocations", COLUMNS, rows)
+        growth.wrote(len(rows))
         total += len(rows)
     return total
 

@@ -23,6 +23,7 @@ from sageconnect.mapping.protocol import Mapper, Reading
 from sageconnect.model.records import Invoice, Payment, Record, Reject
 from sageconnect.store import allocations as alloc
 from sageconnect.store import digests, staging
+from sageconnect.store.bulk import FRESH, Growth
 from sageconnect.store.matching import rematch
 from sageconnect.store.merge import merge, orphans
 from sageconnect.store.rejects import record_rejects
@@ -33,7 +34,6 @@ BATCH = 5000
 CHECK_EVERY = 500  # records between two looks at a stop request
 STREAM = "ledger"
 _ITEMS = (Invoice, Payment)
-_FRESH = 1000  # rows inserted into a table before PostgreSQL's statistics lag
 
 
 @dataclass(slots=True)
@@ -176,7 +176,7 @@ def _load(
             ]
         closing = reading.complete and known is None
         counts = merge(conn, stage, target, company, run, close=closing)
-        if counts.inserted > _FRESH and conn.dialect.name == "postgresql":
+        if counts.inserted > FRESH and conn.dialect.name == "postgresql":
             conn.exec_driver_sql(f"ANALYZE {target}")  # plans next see its new size
         report.inserted += counts.inserted
         report.updated += counts.updated
@@ -266,6 +266,7 @@ def _settle_and_match(
     touched = alloc.touched_customers(conn, company, run)
     report.allocations = alloc.refresh(conn, company, touched)
     stated, unresolved, settled = settle(conn, company, complete=reading.complete)
+    Growth(conn, "allocations").wrote(stated)  # the matching's plans see them
     report.allocations += stated
     report.rejects += unresolved
     report.matched = rematch(conn, company, settled.union(touched), methods)
