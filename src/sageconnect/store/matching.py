@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Date, Row, bindparam, delete, text
 
 from sageconnect.ledger.matching import METHODS, Match, OpenCredit, OpenDebit, match
 from sageconnect.model.money import to_cents
+from sageconnect.store.allocations import COLUMNS
 from sageconnect.store.bulk import Growth, insert_rows
 from sageconnect.store.tables import Cents, allocations
 
@@ -124,16 +125,8 @@ def _open_items(
     return debits, payers
 
 
-_COLUMNS = (
-    "company_id",
-    "customer_id",
-    "invoice_id",
-    "payment_id",
-    "credit_note_id",
-    "amount",
-    "allocated_on",
-    "origin",
-)
+# our matches carry no lettering code: the columns of the lettering rebuild but it
+_COLUMNS = COLUMNS[:-1]
 
 
 def _row(company: int, customer: int, m: Match) -> tuple[object, ...]:
