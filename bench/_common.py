@@ -48,3 +48,28 @@ def write_results(name: str, rows: Sequence[Result], unit: str = "rows") -> str:
         encoding="utf-8",
     )
     return text
+
+
+def fec_file(lines: int, data: Path) -> Path:
+    """The seeded FEC of ``lines`` lines (fixtures/fec/generate.py), generated
+    once into ``data``."""
+    path = data / f"fec{lines}" / f"900000000FEC{lines}.txt"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "fixtures/fec/generate.py"),
+                "--lines",
+                str(lines),
+                "--customers",
+                str(max(50, lines // 50)),
+                "--seed",
+                "7",
+                "--out",
+                str(path),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return path

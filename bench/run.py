@@ -30,13 +30,12 @@ import datetime as dt
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from _common import ROOT, child
+from _common import ROOT, child, fec_file
 from sync import FLOOR as CSV_FLOOR
 from sync import config, scratch_schema
 
@@ -103,30 +102,6 @@ def parse_size(text: str) -> int:
     text = text.strip().lower()
     scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
     return int(float(text.rstrip("km")) * scale)
-
-
-def fec_file(lines: int, data: Path) -> Path:
-    """The seeded FEC of ``lines`` lines, generated once into ``data``."""
-    path = data / f"fec{lines}" / f"900000000FEC{lines}.txt"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [
-                sys.executable,
-                str(ROOT / "fixtures/fec/generate.py"),
-                "--lines",
-                str(lines),
-                "--customers",
-                str(max(50, lines // 50)),
-                "--seed",
-                "7",
-                "--out",
-                str(path),
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-    return path
 
 
 def changed_copy(source: Path, target: Path, every: int = 100) -> int:

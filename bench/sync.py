@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import ROOT, Result, child, write_results
+from _common import Result, child, fec_file, write_results
 
 FLOOR = """
 import csv, sys, datetime as dt
@@ -61,23 +61,7 @@ def scratch_schema(pg: str, name: str, *, drop: bool = False) -> str:
 
 
 def run_size(lines: int, pg: str | None, work: Path) -> list[Result]:
-    fec = work / f"900000000FEC{lines}.txt"
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "fixtures/fec/generate.py"),
-            "--lines",
-            str(lines),
-            "--customers",
-            str(max(50, lines // 50)),
-            "--seed",
-            "7",
-            "--out",
-            str(fec),
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    fec = fec_file(lines, work)
     exe = str(Path(sys.executable).parent / "sageconnect")
     results = [
         (

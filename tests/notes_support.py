@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -95,16 +92,3 @@ def assert_once_each(db: SageDb, keys: list[str]) -> None:
 
 def events(err: str) -> list[dict[str, Any]]:
     return [json.loads(x) for x in err.splitlines() if x.startswith("{")]
-
-
-def child(config: Path, *argv: str, failpoint: str = "") -> int:
-    env = {**os.environ, "SAGECONNECT_FAILPOINTS": failpoint}
-    code = "import sys; from sageconnect.cli import main; sys.exit(main(sys.argv[1:]))"
-    done = subprocess.run(
-        [sys.executable, "-c", code, *argv, "-c", str(config)],
-        env=env,
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-    return done.returncode

@@ -1,4 +1,5 @@
-"""A sageconnect daemon started as a real subprocess, its JSON log lines read live."""
+"""sageconnect as a real subprocess: a command run to its end (``child``, e.g. to be
+killed at a failpoint), or a daemon whose JSON log lines are read live."""
 
 from __future__ import annotations
 
@@ -13,6 +14,21 @@ from pathlib import Path
 from typing import IO, Any
 
 Event = dict[str, Any]
+
+
+def child(config: Path, *argv: str, failpoint: str = "") -> int:
+    """Run ``sageconnect ARGV -c CONFIG`` in a child process; its exit status
+    (137 when a failpoint killed it)."""
+    env = {**os.environ, "SAGECONNECT_FAILPOINTS": failpoint}
+    code = "import sys; from sageconnect.cli import main; sys.exit(main(sys.argv[1:]))"
+    done = subprocess.run(
+        [sys.executable, "-c", code, *argv, "-c", str(config)],
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    return done.returncode
 
 
 class Daemon:

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from processes import child
 from sageconnect.cli import main
 from sageconnect.clock import FixedClock
 from sageconnect.store.engine import open_store
@@ -280,19 +278,6 @@ def test_stale_data_stops_sending(
 
 
 # --- crashes, in a child process ----------------------------------------------
-
-
-def child(config: Path, *argv: str, failpoint: str = "") -> int:
-    env = {**os.environ, "SAGECONNECT_FAILPOINTS": failpoint}
-    code = "import sys; from sageconnect.cli import main; sys.exit(main(sys.argv[1:]))"
-    done = subprocess.run(
-        [sys.executable, "-c", code, *argv, "-c", str(config)],
-        env=env,
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-    return done.returncode
 
 
 @pytest.mark.parametrize(

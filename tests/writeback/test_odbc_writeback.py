@@ -13,13 +13,13 @@ from notes_support import (
     NOW,
     RENAME,
     assert_once_each,
-    child,
     events,
     queue,
     sage_notes,
     sent_keys,
     setup,
 )
+from processes import child
 from sageconnect.cli import main
 from sageconnect.clock import FixedClock
 from sageconnect.mapping.registry import PROJECT_MAPPINGS
