@@ -62,7 +62,7 @@ def _status(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     engine = _open(config)
     companies = _companies(config, args.company)
     ctx = Context(config, engine, clock)
-    jobs = job_rows(config, ctx, clock, companies)
+    jobs = job_rows(ctx, companies)
     figures = figure_rows(ctx, companies)
     daemon = _daemon(config, engine)
     if args.format == "json":

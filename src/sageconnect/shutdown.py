@@ -28,8 +28,3 @@ def check() -> None:
     """Raise :class:`Stopped` if a stop was requested."""
     if _STOP.is_set():
         raise Stopped
-
-
-def reset() -> None:
-    """Forget a stop request (a new daemon in the same process: tests)."""
-    _STOP.clear()

@@ -9,8 +9,6 @@ others go on.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +20,7 @@ import structlog
 from sageconnect import logs, shutdown
 from sageconnect.daemon import history
 from sageconnect.daemon.holidays import closer
+from sageconnect.daemon.lock import holder
 from sageconnect.daemon.schedule import Schedule
 from sageconnect.daemon.settings import NOT_BUSINESS
 from sageconnect.daemon.table import JOBS, Context, JobKind, Outcome
@@ -78,7 +77,7 @@ class Runner:
         self.ctx = ctx
         self.jobs = jobs
         self.holds = holds
-        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self.name = holder()
         self.horizon = dt.timedelta(minutes=ctx.config.daemon.misfire_grace_minutes)
         self.running: set[str] = set()
         self.counts = {"runs": 0, "failed": 0}

@@ -43,13 +43,11 @@ class Schedule:
             return None
         return dt.timedelta(seconds=interval(self.when.every))
 
-    def trigger(self, start: dt.datetime | None = None) -> BaseTrigger:
+    def trigger(self) -> BaseTrigger:
         """The APScheduler trigger that wakes the daemon for this job."""
         when = self.when
         if when.every is not None:
-            return IntervalTrigger(
-                seconds=interval(when.every), start_date=start, timezone=self.zone
-            )
+            return IntervalTrigger(seconds=interval(when.every), timezone=self.zone)
         if when.cron is not None:
             return CronTrigger.from_crontab(when.cron, timezone=self.zone)
         assert when.at is not None  # noqa: S101 - When has exactly one

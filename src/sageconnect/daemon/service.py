@@ -39,7 +39,6 @@ from sageconnect.daemon.lock import AdvisoryLocks, FileLock, StoreLock, lock_for
 from sageconnect.daemon.notify import notify, watchdog_enabled
 from sageconnect.daemon.runner import Runner, Scheduled, scheduled_jobs
 from sageconnect.daemon.table import Context
-from sageconnect.errors import ConfigError, Problem
 
 EX_OK, EX_TEMPFAIL = 0, 75
 STOP_BUDGET = 8.0  # seconds from the signal to the exit: under systemd's 10
@@ -131,18 +130,7 @@ def serve(config: Config, clock: Clock, engine: Engine) -> int:
 
 def _lock(config: Config, engine: Engine) -> StoreLock | None:
     """The store's lock, or None (logged) if another daemon holds it all."""
-    companies = list(config.companies)
-    unknown = sorted(set(config.daemon.companies) - set(companies))
-    if unknown:
-        raise ConfigError(
-            [
-                Problem(
-                    f"daemon.companies.{unknown[0]}",
-                    "(a table)",
-                    f"a company of [companies]: {', '.join(companies)}",
-                )
-            ]
-        )
+    companies = list(config.companies)  # [daemon.companies] checked by load()
     lock = lock_for(config.store_url(), engine, companies)
     held = lock.acquire()
     log = logs.get()

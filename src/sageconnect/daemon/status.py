@@ -13,8 +13,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select
 
-from sageconnect.clock import Clock
-from sageconnect.config import Config
 from sageconnect.daemon import history
 from sageconnect.daemon.runner import scheduled_jobs
 from sageconnect.daemon.table import Context
@@ -56,12 +54,10 @@ FIGURES: dict[str, Figure] = {
 }
 
 
-def job_rows(
-    config: Config, ctx: Context, clock: Clock, companies: list[str]
-) -> list[Row]:
+def job_rows(ctx: Context, companies: list[str]) -> list[Row]:
     """One row per company and job: schedule, last run, outcome, next run."""
-    zone = ZoneInfo(config.daemon.timezone)
-    now = clock.now()
+    zone = ZoneInfo(ctx.config.daemon.timezone)
+    now = ctx.clock.now()
     with ctx.engine.connect() as conn:
         last = history.last_runs(conn, companies)
     rows: list[Row] = []

@@ -227,4 +227,3 @@ JOBS: tuple[JobKind, ...] = (
     ),
     JobKind("report", _report),
 )
-BY_NAME = {job.name: job for job in JOBS}
