@@ -148,7 +148,12 @@ def _load(
     digested = bool(getattr(reading, "digests", False))
     if digested:
         digests.create(conn)
-    _stage(conn, _entries(reading, known if digested else None), report, digested)
+    source = (
+        reading.entries(known)  # type: ignore[attr-defined]
+        if digested
+        else ((None, (record,)) for record in reading.records())
+    )
+    _stage(conn, source, report, digested)
     shared: list[str] = []
     for stage, _, target in routes.values():
         shutdown.check()
@@ -174,8 +179,7 @@ def _load(
                 )
                 for key, code in orphans(conn, stage, company)
             ]
-        closing = reading.complete and known is None
-        counts = merge(conn, stage, target, company, run, close=closing)
+        counts = merge(conn, stage, target, company, run, close=report.full_read)
         if counts.inserted > FRESH and conn.dialect.name == "postgresql":
             conn.exec_driver_sql(f"ANALYZE {target}")  # plans next see its new size
         report.inserted += counts.inserted
@@ -188,14 +192,6 @@ def _load(
         stage.drop(conn)
 
 
-def _entries(
-    reading: Reading, known: digests.Known | None
-) -> Iterator[tuple[int | None, Sequence[Record]]]:
-    if known is not None or getattr(reading, "digests", False):
-        return reading.entries(known)  # type: ignore[attr-defined, no-any-return]
-    return ((None, (record,)) for record in reading.records())
-
-
 def _stage(
     conn: Connection,
     source: Iterator[tuple[int | None, Sequence[Record]]],
@@ -205,6 +201,7 @@ def _stage(
     """Stream records into the staging tables in batches; digests alongside."""
     routes = staging.ROUTES
     buffers: dict[type, list[tuple[object, ...]]] = {kind: [] for kind in routes}
+    makers = {kind: staging.rower(tuple(cols)) for kind, (_, cols, _) in routes.items()}
     marks: list[tuple[int, str | None]] = []
     for digest, records in source:
         keyed = False
@@ -217,11 +214,10 @@ def _stage(
                 failpoints.hit("sync.read_batch")
                 shutdown.check()
             kind = type(record)
-            stage, columns, _ = routes[kind]
             buffer = buffers[kind]
-            buffer.append((*staging.row(record, columns), report.read))
+            buffer.append((*makers[kind](record), report.read))
             if len(buffer) >= BATCH:
-                stage.insert(conn, buffer)
+                routes[kind][0].insert(conn, buffer)
                 buffer.clear()
             if digested and kind in _ITEMS:
                 marks.append((digest or digests.VOLATILE, record.key))  # type: ignore[union-attr]
