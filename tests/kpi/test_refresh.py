@@ -13,7 +13,7 @@ from sqlalchemy import Engine, func, insert, select
 
 from sageconnect.clock import FixedClock
 from sageconnect.config import Config, load
-from sageconnect.credit.notify import _ManyTo
+from sageconnect.credit.notify import ManyTo
 from sageconnect.dunning.message import Delivery
 from sageconnect.jobs import sync_company
 from sageconnect.kpi import mail_report, refresh_company
@@ -243,16 +243,16 @@ def test_an_interrupt_after_the_message_went_out_does_not_free_the_slot(
     store = f"sqlite:///{tmp_path / 's.db'}"
     config = demo(tmp_path, store, mail_settings(port))
     engine = open_store(store)
-    transmit = _ManyTo._transmit
+    transmit = ManyTo._transmit
 
-    def interrupted(self: _ManyTo, recipient: str, payload: bytes) -> Delivery:
+    def interrupted(self: ManyTo, recipient: str, payload: bytes) -> Delivery:
         transmit(self, recipient, payload)
         raise KeyboardInterrupt
 
     try:
         sync_company(config, "acme", engine, clock)
         with monkeypatch.context() as patch:
-            patch.setattr(_ManyTo, "_transmit", interrupted)
+            patch.setattr(ManyTo, "_transmit", interrupted)
             with pytest.raises(KeyboardInterrupt):
                 mail_report(config, "acme", engine, clock)
         again = mail_report(config, "acme", engine, clock)

@@ -303,10 +303,7 @@ class _Buyer:
         for invoice in self.invoices:
             if invoice.due >= self.as_of:
                 continue
-            start = invoice.due
-            if policy.declaration_from == "extension_end":
-                start += dt.timedelta(days=policy.extension_days)
-            deadline = start + dt.timedelta(days=policy.declaration_days)
+            deadline = policy.declaration_deadline(invoice.due)
             left = (deadline - self.as_of).days
             level, rank = _countdown(left, policy.warn_days)
             if level is None:

@@ -292,7 +292,7 @@ def _dot_stuffed(data: bytes) -> bytes:
     return stuffed + b".\r\n"
 
 
-class _ManyTo(SmtpChannel):
+class ManyTo(SmtpChannel):
     """The SMTP channel with every credit manager in To (one message for all)."""
 
     def __init__(
@@ -338,7 +338,7 @@ class AlertMail:
         now: Callable[[], dt.datetime],
     ) -> None:
         self.name = name
-        self._channel = _ManyTo(settings, to, now=now)
+        self._channel = ManyTo(settings, to, now=now)
 
     def send(self, message: AlertMessage) -> Delivery:
         outgoing = Outgoing(
@@ -441,6 +441,20 @@ def build_targets(config: Config, clock: Clock) -> dict[str, AlertTarget]:
     return built
 
 
+def smtp_settings(spec: SmtpTarget) -> SmtpSettings:
+    """The SMTP channel settings of an [credit.notify] or [reports.mail] target."""
+    return SmtpSettings(
+        host=spec.host,
+        port=spec.port,
+        security=spec.security,
+        user=spec.user,
+        password=secret_value(spec.password),
+        timeout=spec.timeout,
+        from_address=spec.from_address,
+        from_name="sageconnect",
+    )
+
+
 def _target(
     config: Config,
     name: str,
@@ -448,17 +462,7 @@ def _target(
     clock: Clock,
 ) -> AlertTarget:
     if isinstance(spec, SmtpTarget):
-        settings = SmtpSettings(
-            host=spec.host,
-            port=spec.port,
-            security=spec.security,
-            user=spec.user,
-            password=secret_value(spec.password),
-            timeout=spec.timeout,
-            from_address=spec.from_address,
-            from_name="sageconnect",
-        )
-        return AlertMail(name, settings, spec.to, now=clock.now)
+        return AlertMail(name, smtp_settings(spec), spec.to, now=clock.now)
     if isinstance(spec, WebhookTarget):
         return AlertWebhook(
             name,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -43,6 +44,13 @@ class Policy(_Model):
         if any(d <= 0 for d in value) or len(set(value)) != len(value):
             raise ValueError("distinct positive numbers of days")
         return tuple(sorted(value, reverse=True))
+
+    def declaration_deadline(self, due: dt.date) -> dt.date:
+        """The last day to declare an invoice due on ``due`` unpaid to the insurer."""
+        start = due
+        if self.declaration_from == "extension_end":
+            start += dt.timedelta(days=self.extension_days)
+        return start + dt.timedelta(days=self.declaration_days)
 
 
 class SmtpTarget(_Model):

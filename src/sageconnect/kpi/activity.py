@@ -55,12 +55,14 @@ def activity(
     as_of: dt.date,
 ) -> list[StepActivity]:
     """Per step and channel, in the order steps were first used."""
-    window = [i for i in items if since <= i.on <= as_of]
+    window = sorted(
+        (i for i in items if since <= i.on <= as_of), key=lambda i: (i.on, i.reminder)
+    )
     last: dict[str, Reminded] = {}
-    for i in sorted(window, key=lambda i: (i.on, i.reminder)):
+    for i in window:
         last[i.invoice] = i
     rows: dict[tuple[str, str], tuple[set[str], list[Reminded], list[Decimal]]] = {}
-    for i in sorted(window, key=lambda i: (i.on, i.reminder)):
+    for i in window:
         keys, mentions, paid = rows.setdefault((i.step, i.channel), (set(), [], []))
         keys.add(i.reminder)
         mentions.append(i)

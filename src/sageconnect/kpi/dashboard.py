@@ -95,14 +95,6 @@ def dashboard(
     )
 
 
-def declaration_deadline(due: dt.date, policy: Policy) -> dt.date:
-    """The policy's last day to declare an invoice unpaid (as credit/alerts.py)."""
-    start = due
-    if policy.declaration_from == "extension_end":
-        start += dt.timedelta(days=policy.extension_days)
-    return start + dt.timedelta(days=policy.declaration_days)
-
-
 def debtors(facts: Facts, owed: list[OpenItem], policy: Policy | None) -> list[Debtor]:
     """One Debtor per customer with chaseable money overdue."""
     as_of, p = facts.as_of, facts.pauses
@@ -128,7 +120,7 @@ def debtors(facts: Facts, owed: list[OpenItem], policy: Policy | None) -> list[D
         deadline, invoice = None, ""
         if policy is not None and code in facts.insured:
             deadline, invoice = min(
-                (declaration_deadline(i.due or i.issued, policy), i.number)
+                (policy.declaration_deadline(i.due or i.issued), i.number)
                 for i in items
             )
         score = facts.scores.get(code)

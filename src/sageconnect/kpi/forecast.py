@@ -100,10 +100,13 @@ def forecast(
             flows.disputed += r.amount
             continue
         by_customer.setdefault(r.customer, []).append(r)
+    promised: dict[str, list[Promise]] = {}
+    for p in promises:
+        promised.setdefault(p.customer, []).append(p)
     for code, items in sorted(by_customer.items()):
         lag = lags.get(code)
         days = default_lag if lag is None else int(lag.quantize(1, ROUND_HALF_UP))
-        mine = [p for p in promises if p.customer == code]
+        mine = promised.get(code, [])
         for item, left in _after_promises(items, mine, flows, as_of):
             expected = item.due + dt.timedelta(days=days)
             if expected < as_of:

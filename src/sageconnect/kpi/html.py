@@ -108,6 +108,7 @@ douteux.</li></ul></div>
 """
 
 _ENV = Environment(autoescape=True, undefined=StrictUndefined)
+_TEMPLATE = _ENV.from_string(_PAGE)  # compiled once, rendered per company
 
 
 def page(
@@ -127,7 +128,7 @@ def page(
     t = board.aged_total
     labels = bucket_labels(board.bounds)
     rows = sorted(board.aged, key=lambda row: -row.total)[:TOP_BALANCES]
-    return _ENV.from_string(_PAGE).render(
+    return _TEMPLATE.render(
         company=company,
         as_of=board.as_of,
         generated=generated.strftime("%d/%m/%Y %H:%M %Z"),

@@ -27,8 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from sageconnect import logs
 from sageconnect.clock import Clock
-from sageconnect.credit.notify import _ManyTo  # the alert mailer: all in To
-from sageconnect.dunning.channels.smtp import SmtpSettings, secret_value
+from sageconnect.credit.notify import ManyTo, smtp_settings  # all in To
 from sageconnect.dunning.formatting import day as short_day
 from sageconnect.dunning.formatting import money
 from sageconnect.dunning.message import Delivery, Outgoing, Recipient, Rendered
@@ -215,18 +214,8 @@ def _key(code: str, slot: str) -> str:
     return hashlib.sha256(f"report\x1f{code}\x1f{slot}".encode()).hexdigest()[:32]
 
 
-def _channel(settings: ReportMail, clock: Clock) -> _ManyTo:
-    smtp = SmtpSettings(
-        host=settings.host,
-        port=settings.port,
-        security=settings.security,
-        user=settings.user,
-        password=secret_value(settings.password),
-        timeout=settings.timeout,
-        from_address=settings.from_address,
-        from_name="sageconnect",
-    )
-    return _ManyTo(smtp, settings.to, now=clock.now)
+def _channel(settings: ReportMail, clock: Clock) -> ManyTo:
+    return ManyTo(smtp_settings(settings), settings.to, now=clock.now)
 
 
 def _outgoing(
