@@ -118,14 +118,14 @@ def sample_notes(
     customer: str = "C1", *, length: int | None = None, encoding: str = "utf-8"
 ) -> list[Note]:
     """Two notes for one customer, with French text fitted to the target."""
-    from sageconnect.writeback.text import fit  # noqa: PLC0415 - tests only
+    from sageconnect.writeback.text import fit, marker  # noqa: PLC0415 - tests only
 
     made = []
     for n, (key, word) in enumerate(
         (("0f1e2d3c4b5a69788796a5b4c3d2e1f0", "cœur"), ("a1b2c3d4e5f6", "d’été")),
         start=1,
     ):
-        mark = f"(sc:{key[:10]})"
+        mark = marker(key)
         text = f"{mark} 24/11/2026 relance {n} e-mail envoyée ; fact. FA{n} ; {word} €"
         made.append(
             Note(

@@ -13,11 +13,13 @@ import contextlib
 import functools
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from sageconnect.errors import SourceUnavailable
+
+T = TypeVar("T")
 
 # SQLSTATE classes after which the same read may well succeed later.
 TRANSIENT_STATES = ("08", "HYT", "40001", "HY008", "57P")
@@ -96,22 +98,14 @@ class OdbcSource:
 
     def columns(self, sql: str, params: Sequence[Any] = ()) -> list[str]:
         """The columns a query returns, without reading its rows."""
-        pyodbc = _pyodbc()
-        cursor = self._conn.cursor()
-        try:
-            with _Watchdog(
-                cursor,
-                None if self.query_timeout_supported else self.settings.query_timeout,
-            ):
-                cursor.execute(sql, *params)
-                return [d[0] for d in cursor.description]
-        except pyodbc.Error as exc:
-            raise unavailable(self.settings.name, exc) from None
-        finally:
-            cursor.close()
+        return self._once(sql, params, lambda c: [d[0] for d in c.description])
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one INSERT or UPDATE (committed on its own); the rows it touched."""
+        return self._once(sql, params, lambda c: int(c.rowcount))
+
+    def _once(self, sql: str, params: Sequence[Any], take: Callable[[Any], T]) -> T:
+        """One statement under the watchdog; ``take`` reads what it gave."""
         pyodbc = _pyodbc()
         cursor = self._conn.cursor()
         try:
@@ -120,7 +114,7 @@ class OdbcSource:
                 None if self.query_timeout_supported else self.settings.query_timeout,
             ):
                 cursor.execute(sql, *params)
-                return int(cursor.rowcount)
+                return take(cursor)
         except pyodbc.Error as exc:
             raise unavailable(self.settings.name, exc) from None
         finally:

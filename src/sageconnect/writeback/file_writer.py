@@ -60,16 +60,20 @@ class FileNoteWriter:
         self.today = today
         self.encoding = encoding
         self.length = length
+        self._seen: bytes | None = None  # the files' bytes, read once per run
 
     def _files(self) -> list[Path]:
         return sorted(self.folder.glob(f"sageconnect-notes-{self.company}-*.csv"))
 
     def exists(self, note: Note) -> bool:
-        wanted = note.marker.encode(self.encoding)
-        try:
-            return any(wanted in path.read_bytes() for path in self._files())
-        except OSError as exc:
-            raise WriteBackError(self.name, f"{exc.strerror}: {exc.filename}") from None
+        if self._seen is None:
+            try:
+                self._seen = b"\n".join(path.read_bytes() for path in self._files())
+            except OSError as exc:
+                raise WriteBackError(
+                    self.name, f"{exc.strerror}: {exc.filename}"
+                ) from None
+        return note.marker.encode(self.encoding) in self._seen
 
     def write(self, note: Note) -> None:
         path = (
@@ -96,15 +100,19 @@ class FileNoteWriter:
             try:
                 new = os.fstat(fd).st_size == 0
                 data = (_line(HEADER) if new else "") + _line(fields)
-                os.write(fd, encodable(data, self.encoding).encode(self.encoding))
+                encoded = encodable(data, self.encoding).encode(self.encoding)
+                os.write(fd, encoded)
                 os.fsync(fd)
             finally:
                 os.close(fd)
         except OSError as exc:
             raise WriteBackError(self.name, f"{exc.strerror}: {exc.filename}") from None
+        if self._seen is not None:
+            self._seen += b"\n" + encoded
 
     def close(self) -> None:
-        """Nothing stays open between notes."""
+        """Nothing stays open between notes; the next run reads the files again."""
+        self._seen = None
 
 
 def _line(fields: tuple[str, ...]) -> str:

@@ -13,6 +13,7 @@ import hashlib
 import unicodedata
 from decimal import Decimal
 
+from sageconnect.dunning.formatting import NBSP, money
 from sageconnect.logs import scrub
 
 MARKER_CHARS = 10
@@ -37,13 +38,7 @@ def marker(reminder_key: str, outcome: str = "sent") -> str:
 
 def amount(value: Decimal) -> str:
     """``1 234,56 €``: French grouping with plain spaces (a column is one line)."""
-    sign = "-" if value < 0 else ""
-    units, _, cents = f"{abs(value):.2f}".partition(".")
-    groups: list[str] = []
-    while units:
-        groups.insert(0, units[-3:])
-        units = units[:-3]
-    return f"{sign}{' '.join(groups)},{cents} €"
+    return money(value, "€", "fr").replace(NBSP, " ")
 
 
 def note_text(
