@@ -21,6 +21,7 @@ import importlib.util
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pyodbc
@@ -50,7 +51,7 @@ print(sum(1 for r in reading.records() if type(r).__name__ in ("Invoice", "Payme
 """
 
 
-def builder() -> object:
+def builder() -> Any:
     spec = importlib.util.spec_from_file_location(
         "sage_build", ROOT / "fixtures/sage100/build.py"
     )

@@ -17,34 +17,21 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
-import importlib.util
 import json
 import sys
 import tempfile
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pyodbc
-from _common import ROOT, Result, child, write_results
+from _common import Result, child, write_results
+from odbc import builder, pg_source
 from sqlalchemy import insert, select
 
 from sageconnect.store.engine import open_store
 from sageconnect.store.tables import companies, customers, reminders
 
 NOW = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
-
-
-def builder() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "sage_build", ROOT / "fixtures/sage100/build.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["sage_build"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def history(conn: pyodbc.Connection, codes: list[str], rows: int) -> None:
@@ -145,13 +132,7 @@ def main() -> None:
         source = f"Driver={{SQLite3}};Database={work / 'sage.db'}"
         rows += measure("SQLite ODBC", source, work, codes, args.notes)
         if args.pg:
-            from urllib.parse import urlsplit  # noqa: PLC0415
-
-            url = urlsplit(args.pg)
-            base = (
-                f"Driver={{PostgreSQL Unicode}};Servername={url.hostname};Port={url.port or 5432};"
-                f"Database={url.path.lstrip('/')};Username={url.username or 'postgres'}"
-            )
+            base, _ = pg_source(args.pg)
             conn = build.connect("postgresql", dsn_string=base, schema="bench_notes")
             build.build(conn, "postgresql", customers=400, entries=6000, seed=7)
             history(conn, codes, args.history)

@@ -17,7 +17,7 @@ from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from itertools import chain
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, bindparam, text
 
 from sageconnect.store.bulk import insert_rows
 
@@ -82,16 +82,12 @@ def add(conn: Connection, rows: Sequence[tuple[int, str | None]]) -> None:
 
 def forget(conn: Connection, keys: Sequence[str]) -> None:
     """Entries giving one of ``keys`` (shared with another entry) turn volatile."""
+    statement = text(
+        f"UPDATE {STAGE} SET digest = 0 WHERE digest IN"
+        f" (SELECT digest FROM {STAGE} WHERE key IN :keys)"
+    ).bindparams(bindparam("keys", expanding=True))
     for start in range(0, len(keys), 500):
-        chunk = {f"k{i}": k for i, k in enumerate(keys[start : start + 500])}
-        marks = ", ".join(f":{name}" for name in chunk)
-        conn.execute(
-            text(
-                f"UPDATE {STAGE} SET digest = 0 WHERE digest IN"
-                f" (SELECT digest FROM {STAGE} WHERE key IN ({marks}))"
-            ),
-            chunk,
-        )
+        conn.execute(statement, {"keys": list(keys[start : start + 500])})
 
 
 def replace(conn: Connection, company: int) -> None:
