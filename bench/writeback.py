@@ -60,7 +60,7 @@ def store(path: Path, codes: list[str], notes: int) -> None:
                 {
                     "company_id": company, "code": code, "name": code,
                     "account": "411", "language": "fr", "dunning_excluded": False,
-                    "row_hash": "x", "first_run_id": 0, "changed_run_id": 0,
+                    "first_run_id": 0, "changed_run_id": 0,
                 }
                 for code in codes
             ],

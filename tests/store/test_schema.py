@@ -46,7 +46,6 @@ def test_amounts_are_exact_to_the_cent(engine: Engine) -> None:
                 account="411",
                 language="fr",
                 dunning_excluded=False,
-                row_hash="h",
                 first_run_id=1,
                 changed_run_id=1,
             )
@@ -67,7 +66,6 @@ def test_amounts_are_exact_to_the_cent(engine: Engine) -> None:
                     "currency": "EUR",
                     "journal": "VE",
                     "label": "",
-                    "row_hash": "h",
                     "first_run_id": 1,
                     "changed_run_id": 1,
                 }

@@ -1,8 +1,10 @@
 """Set-based merge of staging tables into the canonical tables.
 
 Each statement runs for one company and one sync run: insert the rows whose key
-is new, update the rows whose hash changed (or that come back after being
+is new, update the rows with a value that changed (or that come back after being
 closed), close the rows the source no longer has. Counts come from rowcount.
+Values are compared column by column in SQL, NULL-safe: no digest of each row
+is computed in Python on the way in.
 """
 
 from __future__ import annotations
@@ -40,9 +42,9 @@ def merge(
     params = {"company": company, "run": run}
     inserted = conn.execute(
         text(
-            f"INSERT INTO {target} (company_id, {cust_col}{target_cols}, row_hash,"
+            f"INSERT INTO {target} (company_id, {cust_col}{target_cols},"
             f" first_run_id, changed_run_id)"
-            f" SELECT :company, {cust_val}{src_cols}, s.row_hash, :run, :run"
+            f" SELECT :company, {cust_val}{src_cols}, :run, :run"
             f" FROM {stage.table} s {join}"
             f" WHERE NOT EXISTS (SELECT 1 FROM {target} t"
             f" WHERE t.company_id = :company AND t.{keyed} = s.{keyed})"
@@ -51,14 +53,18 @@ def merge(
     ).rowcount
     sets = ", ".join(f"{c} = s.{c}" for c in cols if c != keyed)
     cust_set = "customer_id = c.id, " if has_customer else ""
+    differs = "IS DISTINCT FROM" if conn.dialect.name == "postgresql" else "IS NOT"
+    changed = " OR ".join(
+        [f"{target}.{c} {differs} s.{c}" for c in cols if c != keyed]
+        + ([f"{target}.customer_id {differs} c.id"] if has_customer else [])
+    )
     updated = conn.execute(
         text(
-            f"UPDATE {target} SET {cust_set}{sets}, row_hash = s.row_hash,"
+            f"UPDATE {target} SET {cust_set}{sets},"
             f" changed_run_id = :run, closed_run_id = NULL"
             f" FROM {stage.table} s {join}"
             f" WHERE {target}.company_id = :company AND {target}.{keyed} = s.{keyed}"
-            f" AND ({target}.row_hash <> s.row_hash"
-            f" OR {target}.closed_run_id IS NOT NULL)"
+            f" AND ({changed} OR {target}.closed_run_id IS NOT NULL)"
         ),
         params,
     ).rowcount

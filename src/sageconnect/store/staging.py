@@ -10,7 +10,6 @@ import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from hashlib import blake2b
 from operator import attrgetter
 from typing import Any
 
@@ -102,7 +101,7 @@ class Stage:
 
     def create(self, conn: Connection) -> None:
         cols = ", ".join(
-            f"{c} {_TYPES.get(c, 'TEXT')}" for c in (*self.columns, "row_hash")
+            f"{c} {_TYPES.get(c, 'TEXT')}" for c in self.columns
         )
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {self.table}")
         conn.exec_driver_sql(
@@ -110,13 +109,13 @@ class Stage:
         )
 
     def insert(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Insert rows (each ends with its hash and its read order).
+        """Insert rows (each ends with its read order).
 
         Through the driver's bulk path: COPY on PostgreSQL, executemany on the
         raw connection elsewhere; no statement compiled per batch.
         """
         if rows:
-            insert_rows(conn, self.table, (*self.columns, "row_hash", "seq"), rows)
+            insert_rows(conn, self.table, (*self.columns, "seq"), rows)
 
     def index(self, conn: Connection) -> None:
         """Index the key once the rows are in (faster than indexing each insert)."""
@@ -155,8 +154,9 @@ SETTLEMENTS = Stage("stage_settlements", SETTLEMENT_COLUMNS, "key")
 
 @cache
 def rower(columns: tuple[str, ...]) -> Callable[[Keyed], tuple[Any, ...]]:
-    """The staging row maker of one record type: money in cents, then a hash of
-    every value; attributes fetched at C speed. Built once per column list."""
+    """The staging row maker of one record type: values in column order, money
+    in cents, enums by value; attributes fetched at C speed. Built once per
+    column list."""
     fetch = attrgetter(*columns)
     money = [i for i, name in enumerate(columns) if name in _MONEY]
     enums = [i for i, name in enumerate(columns) if name in _ENUMS]
@@ -170,8 +170,6 @@ def rower(columns: tuple[str, ...]) -> Callable[[Keyed], tuple[Any, ...]]:
             value = values[i]
             if isinstance(value, enum.Enum):
                 values[i] = value.value
-        digest = blake2b(repr(values).encode(), digest_size=16).hexdigest()
-        values.append(digest)
         return tuple(values)
 
     return make

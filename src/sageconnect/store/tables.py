@@ -54,7 +54,6 @@ class Cents(TypeDecorator[Decimal]):
 def _lifecycle() -> list[Column[Any]]:
     """Which sync run first saw a row, last changed it, closed it (gone from source)."""
     return [
-        Column("row_hash", String(32), nullable=False),
         Column("first_run_id", Integer, nullable=False),
         Column("changed_run_id", Integer, nullable=False),
         Column("closed_run_id", Integer, nullable=True),
