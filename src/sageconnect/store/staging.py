@@ -100,9 +100,7 @@ class Stage:
     key: str
 
     def create(self, conn: Connection) -> None:
-        cols = ", ".join(
-            f"{c} {_TYPES.get(c, 'TEXT')}" for c in self.columns
-        )
+        cols = ", ".join(f"{c} {_TYPES.get(c, 'TEXT')}" for c in self.columns)
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {self.table}")
         conn.exec_driver_sql(
             f"CREATE TEMPORARY TABLE {self.table} ({cols}, seq INTEGER)"
