@@ -12,6 +12,7 @@ from sageconnect.clock import FixedClock
 from sageconnect.config import Config, load
 from sageconnect.errors import SourceUnavailable
 from sageconnect.jobs import sync_company
+from sageconnect.mapping.documents import Row
 from sageconnect.mapping.ledger import LedgerMapper
 from sageconnect.model.records import DocKind, DueSource, Invoice, Record
 from sageconnect.store.queries import balances, company_ids, open_rejects
@@ -222,9 +223,12 @@ def test_a_crash_mid_read_rolls_back_data_and_checkpoint(
     original = LedgerMapper.entries
 
     def broken(
-        self: LedgerMapper, known: Callable[[int], bool] | None = None
-    ) -> Iterator[tuple[int | None, list[Record]]]:
-        for n, entry in enumerate(original(self, known)):
+        self: LedgerMapper,
+        known: Callable[[int], bool] | None = None,
+        *,
+        rows: bool = False,
+    ) -> Iterator[tuple[int | None, list[Record | Row]]]:
+        for n, entry in enumerate(original(self, known, rows=rows)):
             if n == 3:
                 raise OSError("disk went away")
             yield entry

@@ -18,17 +18,20 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
+from typing import cast
 
 from sageconnect import __version__
 from sageconnect.errors import SourceUnavailable
 from sageconnect.mapping.diagnosis import Check
-from sageconnect.mapping.documents import DocumentMaker, LedgerSettings
+from sageconnect.mapping.documents import DocumentMaker, LedgerSettings, Row, record
 from sageconnect.mapping.ledger_entries import EntryParser, Parsed
-from sageconnect.mapping.ledger_line import Columns, LedgerLine
+from sageconnect.mapping.ledger_line import Columns, LineCents
 from sageconnect.mapping.openings import Openings, carry, check_years, tag
 from sageconnect.mapping.snapshot import fingerprint
 from sageconnect.mapping.spec import MappingSpec
+from sageconnect.model.money import from_cents
 from sageconnect.model.records import (
     Customer,
     Record,
@@ -58,6 +61,8 @@ class LedgerMapper:
         self.default_text = settings.default_terms
         self.terms_text = settings.terms_by_customer
         self.documents = DocumentMaker(settings)
+        # entries repeat a few journal and account combinations: classified once each
+        self._kind = lru_cache(maxsize=4096)(self._kind_of)
         self.opening_unmatched = 0
         self.salt = hashlib.sha256(
             f"{__version__}{settings!r}{spec.model_dump_json()}".encode()
@@ -72,15 +77,17 @@ class LedgerMapper:
 
     def records(self) -> Iterator[Record]:
         for _, records in self.entries():
-            yield from records
+            yield from cast("list[Record]", records)  # no rows unless asked
 
     def entries(
-        self, known: Callable[[int], bool] | None = None
-    ) -> Iterator[tuple[int | None, list[Record]]]:
+        self, known: Callable[[int], bool] | None = None, *, rows: bool = False
+    ) -> Iterator[tuple[int | None, list[Record | Row]]]:
         """Records entry by entry with each entry's digest, customers last.
 
         ``known`` (one file only) says which digests the store holds already:
         those entries are not parsed, and their customers not yielded again.
+        With ``rows``, invoices and payments come as staged rows (see Row), the
+        cheaper form a sync takes.
         """
         if known is not None and len(self.files) != 1:
             raise ValueError("entries are skipped by digest for one file only")
@@ -93,7 +100,13 @@ class LedgerMapper:
         check_years(self.files, openings)
         for i, (path, fmt) in enumerate(zip(self.files, formats, strict=True)):
             yield from self._read_file(
-                path, fmt, customers, openings[i:], skip_opening=i > 0, known=known
+                path,
+                fmt,
+                customers,
+                openings[i:],
+                skip_opening=i > 0,
+                known=known,
+                rows=rows,
             )
         self.opening_unmatched = sum(o.left() for o in openings)
         yield None, list(customers.values())
@@ -105,12 +118,12 @@ class LedgerMapper:
         ledger states, computed without matching openings across files.
         """
         path = self.files[-1]
-        result: dict[str, Decimal] = defaultdict(lambda: Decimal("0.00"))
+        result: dict[str, int] = defaultdict(int)
         for _, lines, _ in self._lines(path, self._sniff(path)):
             for line in lines:
-                if isinstance(line, LedgerLine):
+                if isinstance(line, LineCents):
                     result[line.customer] += line.amount
-        return dict(result)
+        return {customer: from_cents(total) for customer, total in result.items()}
 
     def diagnose(self) -> list[Check]:
         """Each file: can it be read, and does its header hold the mapped columns?"""
@@ -154,7 +167,7 @@ class LedgerMapper:
         for journal, lines, _ in self._lines(path, fmt):
             if journal.upper() in self.opening:
                 for line in lines:
-                    if isinstance(line, LedgerLine) and line.amount:
+                    if isinstance(line, LineCents) and line.amount:
                         found.add(line)
         return found
 
@@ -167,7 +180,8 @@ class LedgerMapper:
         *,
         skip_opening: bool,
         known: Callable[[int], bool] | None = None,
-    ) -> Iterator[tuple[int | None, list[Record]]]:
+        rows: bool = False,
+    ) -> Iterator[tuple[int | None, list[Record | Row]]]:
         """(digest, records) of each entry; with ``known``, known entries are skipped.
 
         An entry with a reject has no digest: it is read again every time.
@@ -183,7 +197,7 @@ class LedgerMapper:
             journal, lines, others = parse(entry)
             kind = self._classify(journal, others)
             seen: dict[str, int] = defaultdict(int)
-            records: list[Record] = []
+            records: list[Record | Row] = []
             for line in lines:
                 if isinstance(line, Reject):
                     records.append(line)
@@ -193,7 +207,7 @@ class LedgerMapper:
                     continue
                 seen[line.customer] += 1
                 self._customer(customers, line)
-                item = carry(line, file_tag, later)
+                item = carry(line, file_tag, later) if later else line
                 day = ymd.get(item.date) or ymd.setdefault(
                     item.date, f"{item.date:%Y%m%d}"
                 )
@@ -206,10 +220,11 @@ class LedgerMapper:
                         str(seen[item.customer]),
                     )
                 )
-                records.append(self.documents.make(kind, key, item))
+                row = self.documents.row(kind, key, item)
+                records.append(row if rows else record(row))
             yield digest, records
 
-    def _customer(self, customers: dict[str, Customer], line: LedgerLine) -> None:
+    def _customer(self, customers: dict[str, Customer], line: LineCents) -> None:
         """The customer as its latest line names it (rebuilt only when that changes)."""
         known = customers.get(line.customer)
         if (
@@ -225,6 +240,9 @@ class LedgerMapper:
             )
 
     def _classify(self, journal: str, others: set[str]) -> str:
+        return self._kind(journal, frozenset(others))
+
+    def _kind_of(self, journal: str, others: frozenset[str]) -> str:
         if journal.upper() in self.opening:
             return "opening"
         if any(a.startswith(self.sales) for a in others):
@@ -254,9 +272,9 @@ class LedgerReading:
         return self._mapper.records()
 
     def entries(
-        self, known: Callable[[int], bool] | None = None
-    ) -> Iterator[tuple[int | None, list[Record]]]:
-        return self._mapper.entries(known)
+        self, known: Callable[[int], bool] | None = None, *, rows: bool = False
+    ) -> Iterator[tuple[int | None, list[Record | Row]]]:
+        return self._mapper.entries(known, rows=rows)
 
     def checkpoint(self) -> str:
         return self._fingerprint

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from hashlib import blake2b
 from pathlib import Path
 
-from sageconnect.mapping.ledger_line import Columns, LedgerLine, LineParser
+from sageconnect.mapping.ledger_line import Columns, LineCents, LineParser
 from sageconnect.mapping.spec import MappingSpec
 from sageconnect.model.records import Reject
 from sageconnect.readers.files import FileFormat, Splitter, data_lines
@@ -28,6 +28,7 @@ class Entry:
 
     lines: list[tuple[int, bytes]]
     loose: bool = False
+    journal: str = ""  # as its first line states it, stripped
 
     def digest(self, salt: bytes) -> int:
         """A signed 64-bit digest of the salt and the lines' bytes; never 0."""
@@ -75,13 +76,13 @@ def entries(
                 parts[e].decode(encoding).strip(),
             )
         if this_key != key:
-            if lines:
-                yield Entry(lines)
+            if lines and key is not None:
+                yield Entry(lines, journal=key[0])
             lines, key = [], this_key
         raw_key = this_raw
         lines.append((number, raw))
-    if lines:
-        yield Entry(lines)
+    if lines and key is not None:
+        yield Entry(lines, journal=key[0])
 
 
 def _decodes(raw: bytes, encoding: str) -> bool:
@@ -92,7 +93,7 @@ def _decodes(raw: bytes, encoding: str) -> bool:
     return True
 
 
-Parsed = tuple[str, list[LedgerLine | Reject], set[str]]
+Parsed = tuple[str, list[LineCents | Reject], set[str]]
 
 
 class EntryParser:
@@ -126,10 +127,10 @@ class EntryParser:
             number, raw = entry.lines[0]
             row = self.split(number, raw)
             return "", [row] if isinstance(row, Reject) else [], set()
-        lines: list[LedgerLine | Reject] = []
+        lines: list[LineCents | Reject] = []
         others: set[str] = set()
         receivable, a, parse = self.receivable, self.a, self.parser.parse
-        journal = self._journal(entry.lines[0])
+        journal = entry.journal
         for number, raw in entry.lines:
             other = self._other_account(raw)
             if other:  # the common case: a counterpart line, not decoded whole
@@ -145,10 +146,6 @@ class EntryParser:
             else:
                 others.add(fields[a])
         return journal, lines, others
-
-    def _journal(self, first: tuple[int, bytes]) -> str:
-        row = self.split(*first)
-        return "" if isinstance(row, Reject) else row[1][self.j]
 
     def _other_account(self, raw: bytes) -> str:
         """The line's account when it is plainly not a receivable one, else ""."""

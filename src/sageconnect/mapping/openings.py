@@ -13,16 +13,15 @@ import datetime as dt
 import re
 from collections import defaultdict, deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from decimal import Decimal
+from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 
 from sageconnect.errors import SourceUnavailable
-from sageconnect.mapping.ledger_line import LedgerLine, scoped
+from sageconnect.mapping.ledger_line import LineCents, scoped
 
 _CLOSING = re.compile(r"FEC(\d{8})", re.IGNORECASE)
-AliasKey = tuple[str, bool, str, Decimal]
+AliasKey = tuple[str, bool, str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +43,7 @@ class Openings:
     )
     first_date: dt.date | None = None
 
-    def add(self, line: LedgerLine) -> None:
+    def add(self, line: LineCents) -> None:
         self.lines[alias(line)].append(
             Carried(scoped(self.tag, line.lettering), line.lettered_on, line.due)
         )
@@ -55,7 +54,7 @@ class Openings:
         return sum(len(q) for q in self.lines.values())
 
 
-def carry(line: LedgerLine, tag: str, later: Sequence[Openings]) -> LedgerLine:
+def carry(line: LineCents, tag: str, later: Sequence[Openings]) -> LineCents:
     """The line with its lettering scoped, and its state from later years if carried."""
     state = Carried(scoped(tag, line.lettering), line.lettered_on, line.due)
     key = alias(line)
@@ -74,8 +73,7 @@ def carry(line: LedgerLine, tag: str, later: Sequence[Openings]) -> LedgerLine:
         line.due,
     ):
         return line  # the common case: nothing carried, lettering scoped already
-    return replace(
-        line,
+    return line._replace(
         lettering=state.lettering,
         lettered_on=lettered_on,
         due=state.due,
@@ -105,7 +103,7 @@ def check_years(files: Sequence[Path], openings: Sequence[Openings]) -> None:
             )
 
 
-def alias(line: LedgerLine) -> AliasKey:
+def alias(line: LineCents) -> AliasKey:
     return (line.customer, line.amount > 0, line.piece, abs(line.amount))
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-_PLAIN_COMMA = re.compile(r"[0-9]+(?:,[0-9]{1,2})?")
-_PLAIN_POINT = re.compile(r"[0-9]+(?:\.[0-9]{1,2})?")
+_PLAIN_COMMA = re.compile(r"([0-9]+)(?:,([0-9]{1,2}))?")
+_PLAIN_POINT = re.compile(r"([0-9]+)(?:\.([0-9]{1,2}))?")
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
 
@@ -26,6 +26,15 @@ def to_cents(amount: Decimal) -> int:
 
 def from_cents(value: int) -> Decimal:
     return (Decimal(value) / 100).quantize(CENT)
+
+
+def parse_cents(text: str, *, decimal_comma: bool = True) -> int:
+    """``parse_amount`` in integer cents; the plain case without a Decimal."""
+    plain = (_PLAIN_COMMA if decimal_comma else _PLAIN_POINT).fullmatch(text)
+    if plain:  # 1234,5 -> 123450
+        units, fraction = plain.groups()
+        return int(units) * 100 + (int(fraction.ljust(2, "0")) if fraction else 0)
+    return to_cents(parse_amount(text, decimal_comma=decimal_comma))
 
 
 def parse_amount(text: str, *, decimal_comma: bool = True) -> Decimal:

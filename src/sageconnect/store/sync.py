@@ -19,8 +19,9 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sageconnect import failpoints, shutdown
 from sageconnect.errors import Stopped
 from sageconnect.ledger.matching import METHODS
+from sageconnect.mapping.documents import Row
 from sageconnect.mapping.protocol import Mapper, Reading
-from sageconnect.model.records import Invoice, Payment, Record, Reject
+from sageconnect.model.records import Invoice, Keyed, Payment, Record, Reject
 from sageconnect.store import allocations as alloc
 from sageconnect.store import digests, staging
 from sageconnect.store.bulk import FRESH, Growth
@@ -149,7 +150,7 @@ def _load(
     if digested:
         digests.create(conn)
     source = (
-        reading.entries(known)  # type: ignore[attr-defined]
+        reading.entries(known, rows=True)  # type: ignore[attr-defined]
         if digested
         else ((None, (record,)) for record in reading.records())
     )
@@ -194,14 +195,12 @@ def _load(
 
 def _stage(
     conn: Connection,
-    source: Iterator[tuple[int | None, Sequence[Record]]],
+    source: Iterator[tuple[int | None, Sequence[Record | Row]]],
     report: SyncReport,
     digested: bool,
 ) -> None:
     """Stream records into the staging tables in batches; digests alongside."""
-    routes = staging.ROUTES
-    buffers: dict[type, list[tuple[object, ...]]] = {kind: [] for kind in routes}
-    makers = {kind: staging.rower(tuple(cols)) for kind, (_, cols, _) in routes.items()}
+    staged = _Staged(conn)
     marks: list[tuple[int, str | None]] = []
     for digest, records in source:
         keyed = False
@@ -213,14 +212,9 @@ def _stage(
             if report.read % CHECK_EVERY == 0:  # a stop raises Stopped: rolled back
                 failpoints.hit("sync.read_batch")
                 shutdown.check()
-            kind = type(record)
-            buffer = buffers[kind]
-            buffer.append((*makers[kind](record), report.read))
-            if len(buffer) >= BATCH:
-                routes[kind][0].insert(conn, buffer)
-                buffer.clear()
+            kind, key = staged.add(record, report.read)
             if digested and kind in _ITEMS:
-                marks.append((digest or digests.VOLATILE, record.key))  # type: ignore[union-attr]
+                marks.append((digest or digests.VOLATILE, key))
                 keyed = True
         if digested and digest is not None and not keyed:
             marks.append((digest, None))
@@ -228,9 +222,43 @@ def _stage(
             digests.add(conn, marks)
             marks.clear()
     digests.add(conn, marks)
-    for kind, (stage, _, _) in routes.items():
-        stage.insert(conn, buffers[kind])
-        stage.index(conn)
+    staged.finish()
+
+
+class _Staged:
+    """Rows on their way to the staging tables, written a batch at a time.
+
+    A reading may give invoices and payments as staged rows already
+    (mapping.documents.Row): those go in as they are.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        routes = staging.ROUTES
+        self.buffers: dict[type, list[tuple[object, ...]]] = {k: [] for k in routes}
+        self.makers = {
+            k: staging.rower(tuple(cols)) for k, (_, cols, _) in routes.items()
+        }
+
+    def add(self, record: Keyed | Row, seq: int) -> tuple[type, str]:
+        """Stage a record (read ``seq``-th); return its type and its key."""
+        kind: type
+        if isinstance(record, tuple):
+            kind, values = record
+        else:
+            kind = type(record)
+            values = self.makers[kind](record)
+        buffer = self.buffers[kind]
+        buffer.append((*values, seq))
+        if len(buffer) >= BATCH:
+            staging.ROUTES[kind][0].insert(self.conn, buffer)
+            buffer.clear()
+        return kind, values[0]
+
+    def finish(self) -> None:
+        for kind, (stage, _, _) in staging.ROUTES.items():
+            stage.insert(self.conn, self.buffers[kind])
+            stage.index(self.conn)
 
 
 def _keep_digests(
