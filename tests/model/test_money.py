@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sageconnect.model.money import cents, from_cents, parse_amount, to_cents
+from sageconnect.model.money import (
+    cents,
+    from_cents,
+    parse_amount,
+    parse_cents,
+    to_cents,
+)
 
 
 @pytest.mark.parametrize(
@@ -50,3 +56,21 @@ def test_to_cents_refuses_fractions_of_a_cent() -> None:
     """An amount with a third decimal is an error, not silently rounded."""
     with pytest.raises(ValueError, match="fractions of a cent"):
         to_cents(Decimal("1.005"))
+
+
+_AMOUNT_TEXT = st.one_of(
+    st.from_regex(r"[-+]?[0-9]{1,9}([,.][0-9]{0,3})?[-+]?", fullmatch=True),
+    st.text(alphabet="0123456789,. -+\u00a0", max_size=12),
+)
+
+
+@given(_AMOUNT_TEXT, st.booleans())
+def test_parse_cents_agrees_with_parse_amount(text: str, decimal_comma: bool) -> None:
+    """The ledger reads amounts straight to cents: same value, same refusals."""
+    try:
+        expected = to_cents(parse_amount(text, decimal_comma=decimal_comma))
+    except ValueError as exc:
+        with pytest.raises(ValueError, match=str(exc)):
+            parse_cents(text, decimal_comma=decimal_comma)
+    else:
+        assert parse_cents(text, decimal_comma=decimal_comma) == expected

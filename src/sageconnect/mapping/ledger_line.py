@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from sageconnect.errors import SourceUnavailable
 from sageconnect.mapping.spec import FileSpec, LedgerSpec
-from sageconnect.model.money import from_cents, parse_cents, to_cents
+from sageconnect.model.money import parse_cents, to_cents
 from sageconnect.model.records import Reject
 
 
@@ -82,17 +82,6 @@ class LineCents(NamedTuple):
             line.currency,
             None if line.currency_amount is None else to_cents(line.currency_amount),
             line.due,
-        )
-
-    def decimal(self) -> LedgerLine:
-        """The same line with Decimal amounts."""
-        ca = self.currency_amount
-        return LedgerLine(
-            **{
-                **self._asdict(),
-                "amount": from_cents(self.amount),
-                "currency_amount": None if ca is None else from_cents(ca),
-            }
         )
 
 
