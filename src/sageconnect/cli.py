@@ -27,16 +27,16 @@ from sageconnect import (
     logs,
     writeback,
 )
-from sageconnect.bank.folder import detect_format
 from sageconnect.clock import Clock, SystemClock
 from sageconnect.config import Config, load
 from sageconnect.errors import ConfigError, Problem, SourceUnavailable, StoreError
-from sageconnect.jobs import build_mapper, sync_company
 from sageconnect.mapping.diagnosis import Check
 from sageconnect.report import Row, as_rows, render
-from sageconnect.store.engine import open_store
-from sageconnect.store.queries import company_ids
-from sageconnect.verify import compare, source_totals
+
+# Each command imports what it runs, in its handler: ``sageconnect sync`` loads
+# the mappers and the store, not the dunning, KPI or credit code (and neither
+# does building the parser: the cli_* modules register with argparse only).
+# tests/test_lazy_imports.py keeps it so.
 
 EX_OK, EX_DATAERR, EX_UNAVAILABLE, EX_SOFTWARE, EX_CONFIG = 0, 65, 69, 70, 78
 Command = Callable[[argparse.Namespace, Config, Clock], int]
@@ -122,6 +122,8 @@ _ENGINES: list[Engine] = []
 
 
 def _open(config: Config) -> Engine:
+    from sageconnect.store.engine import open_store  # noqa: PLC0415 - alembic
+
     secret = config.store.password
     engine = open_store(
         config.store_url(), password=secret.get_secret_value() if secret else None
@@ -131,6 +133,8 @@ def _open(config: Config) -> Engine:
 
 
 def _check(args: argparse.Namespace, config: Config, _clock: Clock) -> int:
+    from sageconnect.jobs import build_mapper  # noqa: PLC0415 - the mappers
+
     problems: list[Problem] = []
     for code in config.companies:
         try:
@@ -166,6 +170,8 @@ def _check(args: argparse.Namespace, config: Config, _clock: Clock) -> int:
 
 def _doctor(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     """Run each mapper's self-checks; exit 69 if any fails."""
+    from sageconnect.jobs import build_mapper  # noqa: PLC0415 - the mappers
+
     rows: list[Row] = []
     for code in _companies(config, args.company):
         try:
@@ -193,6 +199,8 @@ def _doctor(args: argparse.Namespace, config: Config, clock: Clock) -> int:
 
 def _bank_checks(config: Config, code: str) -> list[Check]:
     """The statement folder, when the company has one: present, and what it holds."""
+    from sageconnect.bank.folder import detect_format  # noqa: PLC0415
+
     bank = config.companies[code].bank
     if bank is None:
         return []
@@ -206,6 +214,8 @@ def _bank_checks(config: Config, code: str) -> list[Check]:
 
 
 def _sync(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    from sageconnect.jobs import sync_company  # noqa: PLC0415 - the mappers, the store
+
     engine = _open(config)
     status = EX_OK
     for code in _companies(config, args.company):
@@ -223,6 +233,10 @@ def _sync(args: argparse.Namespace, config: Config, clock: Clock) -> int:
 
 def _verify(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     """Per company: source totals against the store; exit 65 on any difference."""
+    from sageconnect.jobs import build_mapper  # noqa: PLC0415 - the mappers, the store
+    from sageconnect.store.queries import company_ids  # noqa: PLC0415
+    from sageconnect.verify import compare, source_totals  # noqa: PLC0415
+
     engine = _open(config)
     status = EX_OK
     rows: list[Row] = []

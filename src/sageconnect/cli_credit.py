@@ -10,17 +10,18 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
 from sageconnect.clock import Clock
 from sageconnect.config import Config
-from sageconnect.credit import ledger
 from sageconnect.errors import ConfigError, Problem
 from sageconnect.report import Row, render
-from sageconnect.store.queries import company_ids
+
+if TYPE_CHECKING:
+    from sageconnect.credit import ledger
 
 EX_OK, EX_DATAERR, EX_TEMPFAIL = 0, 65, 75
 Command = Callable[[argparse.Namespace, Config, Clock], int]
@@ -85,6 +86,10 @@ def check_all(
 
 
 def _alerts(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    # the alert ledger loads only for the alerts command (not for a sync)
+    from sageconnect.credit import ledger  # noqa: PLC0415
+    from sageconnect.store.queries import company_ids  # noqa: PLC0415
+
     _need_credit(config)
     engine = _open(config)
     if args.action == "check":

@@ -12,7 +12,6 @@ from sqlalchemy import Engine
 from sageconnect import logs
 from sageconnect.clock import Clock
 from sageconnect.config import Config
-from sageconnect.daemon.lock import FileLock, lock_for
 from sageconnect.report import render
 
 EX_OK = 0
@@ -85,6 +84,8 @@ def _status(args: argparse.Namespace, config: Config, clock: Clock) -> int:
 
 def _daemon(config: Config, engine: Engine) -> str:
     """Whether a daemon holds this store's lock (known for an SQLite store)."""
+    from sageconnect.daemon.lock import FileLock, lock_for  # noqa: PLC0415
+
     lock = lock_for(config.store_url(), engine, list(config.companies))
     if not isinstance(lock, FileLock):
         return "shared store: see each job's runner (host:pid)"

@@ -16,17 +16,19 @@ from sqlalchemy import Engine
 from sageconnect import logs
 from sageconnect.clock import Clock, today
 from sageconnect.config import Config
-from sageconnect.dunning import ledger
-from sageconnect.dunning import pauses as pause_store
-from sageconnect.dunning.send import plan_company, send_company
 from sageconnect.errors import ConfigError, Problem
 from sageconnect.report import Row, as_rows, render
-from sageconnect.store.queries import company_ids
 
 EX_OK, EX_USAGE, EX_DATAERR, EX_UNAVAILABLE, EX_TEMPFAIL = 0, 64, 65, 69, 75
 EX_CONFIG = 78
 Command = Callable[[argparse.Namespace, Config, Clock], int]
 Factory = Callable[[str, str, Command], argparse.ArgumentParser]
+# one command per kind of pause (dunning.pauses.KINDS, which a test keeps equal)
+PAUSES = {
+    "dispute": "disputed invoices: no reminder while open",
+    "promise": "payment promises: no reminder until the promised day",
+    "hold": "customers on hold: no reminder at all",
+}
 
 
 def register(command: Factory) -> None:
@@ -38,8 +40,8 @@ def register(command: Factory) -> None:
     p.add_argument("--skipped", action="store_true", help="also list what is skipped")
     s = command("send", "plan and send the reminders due, each once", _send)
     s.add_argument("--company", help="only this company (default: all)")
-    for kind in pause_store.KINDS:
-        _pause_commands(command, kind)
+    for kind, help_ in PAUSES.items():
+        _pause_commands(command, kind, help_)
     rem = command("reminders", "the delivery ledger: list, or resolve one", _reminders)
     rem.add_argument("action", choices=["list", "resolve"])
     rem.add_argument("key", nargs="?", help="resolve: the reminder's key")
@@ -56,13 +58,8 @@ def register(command: Factory) -> None:
     rem.add_argument("--format", choices=["table", "csv", "json"], default="table")
 
 
-def _pause_commands(command: Factory, kind: str) -> None:
-    helps = {
-        "dispute": "disputed invoices: no reminder while open",
-        "promise": "payment promises: no reminder until the promised day",
-        "hold": "customers on hold: no reminder at all",
-    }
-    p = command(kind, helps[kind], _pause)
+def _pause_commands(command: Factory, kind: str, help_: str) -> None:
+    p = command(kind, help_, _pause)
     p.set_defaults(kind=kind)
     p.add_argument("action", choices=["add", "list", "resolve"])
     p.add_argument("id", nargs="?", type=int, help="resolve: the pause's id")
@@ -106,6 +103,10 @@ def _need_dunning(config: Config) -> None:
 
 
 def _plan(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    # the planner and the store load only for the dunning commands (not for a sync)
+    from sageconnect.dunning.send import plan_company  # noqa: PLC0415
+    from sageconnect.store.queries import company_ids  # noqa: PLC0415
+
     _need_dunning(config)
     engine = _open(config)
     planned: list[Row] = []
@@ -168,6 +169,7 @@ def _send_all(config: Config, clock: Clock, engine: Engine, only: str | None) ->
         build_renderer,
     )
     from sageconnect.dunning.message import Notice, Rendered  # noqa: PLC0415
+    from sageconnect.dunning.send import send_company  # noqa: PLC0415
 
     channels = build_channels(config, clock)
     renderer = build_renderer(config)
@@ -188,6 +190,9 @@ def _send_all(config: Config, clock: Clock, engine: Engine, only: str | None) ->
 
 
 def _pause(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    from sageconnect.dunning import pauses as pause_store  # noqa: PLC0415
+    from sageconnect.store.queries import company_ids  # noqa: PLC0415
+
     engine = _open(config)
     code = args.company or _only_company(config)
     by = args.by or getpass.getuser()
@@ -250,6 +255,9 @@ def _only_company(config: Config) -> str:
 
 
 def _reminders(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    from sageconnect.dunning import ledger  # noqa: PLC0415
+    from sageconnect.store.queries import company_ids  # noqa: PLC0415
+
     del clock
     engine = _open(config)
     if args.action == "resolve":

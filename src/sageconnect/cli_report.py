@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine
@@ -28,16 +28,13 @@ from sqlalchemy import Connection, Engine
 from sageconnect import logs
 from sageconnect.clock import Clock, today
 from sageconnect.config import Config
-from sageconnect.dunning.channels.folder import write_atomically
-from sageconnect.kpi import history
-from sageconnect.kpi.aging import bucket_labels
-from sageconnect.kpi.dashboard import Dashboard
-from sageconnect.kpi.html import one_document
-from sageconnect.kpi.refresh import board_for, render_html
 from sageconnect.report import Row, as_rows, render
-from sageconnect.store.bank import bank_report
-from sageconnect.store.open_items import PENDING_DAYS, open_items
-from sageconnect.store.queries import balances, company_ids, open_rejects
+
+if TYPE_CHECKING:
+    from sageconnect.kpi.dashboard import Dashboard
+
+# The KPI code (and the store's report queries) load only for the report
+# command, in the functions that use them: not for a sync.
 
 EX_OK, EX_DATAERR, EX_SOFTWARE = 0, 65, 70
 Command = Callable[[argparse.Namespace, Config, Clock], int]
@@ -77,6 +74,8 @@ def _companies(config: Config, only: str | None) -> list[str]:
 
 
 def _report(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    from sageconnect.store.queries import company_ids  # noqa: PLC0415
+
     engine = _open(config)
     sections: list[tuple[str, list[Row]]] = []
     pages: list[str] = []
@@ -92,6 +91,11 @@ def _report(args: argparse.Namespace, config: Config, clock: Clock) -> int:
                     args, config, conn, code, company_id=ids[code], as_of=as_of
                 )
             else:
+                from sageconnect.kpi.refresh import (  # noqa: PLC0415
+                    board_for,
+                    render_html,
+                )
+
                 board = board_for(conn, config, code, ids[code], as_of)
                 if args.format == "html":
                     pages.append(
@@ -113,6 +117,8 @@ def _text(
     pages: list[str],
 ) -> str:
     if args.format == "html":
+        from sageconnect.kpi.html import one_document  # noqa: PLC0415
+
         return one_document(pages) if pages else _html_table(sections, config)
     if args.format != "table":
         return render([r for _, rows in sections for r in rows], args.format)
@@ -130,6 +136,10 @@ def _text(
 def _write(args: argparse.Namespace, text: str, config_mode: str) -> None:
     """To --output (as readable as the daemon's report file), else stdout."""
     if args.output:
+        from sageconnect.dunning.channels.folder import (  # noqa: PLC0415
+            write_atomically,
+        )
+
         target = Path(args.output)
         target.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(target, text.encode(), mode=int(config_mode, 8))
@@ -146,6 +156,10 @@ def _ledger_rows(
     company_id: int,
     as_of: dt.date,
 ) -> list[Row]:
+    from sageconnect.store.bank import bank_report  # noqa: PLC0415
+    from sageconnect.store.open_items import PENDING_DAYS, open_items  # noqa: PLC0415
+    from sageconnect.store.queries import balances, open_rejects  # noqa: PLC0415
+
     company = config.companies[code]
     if args.name == "rejects":
         return as_rows(open_rejects(conn, company_id, include_resolved=args.all))
@@ -222,6 +236,8 @@ def _kpi_row(board: Dashboard) -> Row:
 
 
 def _aged_rows(board: Dashboard) -> list[Row]:
+    from sageconnect.kpi.aging import bucket_labels  # noqa: PLC0415
+
     labels = bucket_labels(board.bounds)
     return [
         {
@@ -239,6 +255,8 @@ def _aged_rows(board: Dashboard) -> list[Row]:
 def _dso_rows(
     conn: Connection, config: Config, company_id: int, board: Dashboard
 ) -> list[Row]:
+    from sageconnect.kpi import history  # noqa: PLC0415
+
     since = board.as_of - dt.timedelta(days=config.reports.history_days)
     names = ("dso_countback", "dso_simple", "best_dso", "add", "cei")
     rows: list[Row] = [

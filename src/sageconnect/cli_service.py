@@ -10,11 +10,13 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sageconnect.clock import Clock
 from sageconnect.config import Config
-from sageconnect.service import systemd, winsw
-from sageconnect.service.spec import ServiceSpec, spec_for
+
+if TYPE_CHECKING:
+    from sageconnect.service.spec import ServiceSpec
 
 EX_OK, EX_UNAVAILABLE = 0, 69
 Command = Callable[[argparse.Namespace, Config, Clock], int]
@@ -42,7 +44,10 @@ def register(command: Factory) -> None:
         "--windows", action="store_true", help="the WinSW XML (default on Windows)"
     )
     p.add_argument(
-        "--unit-dir", type=Path, default=systemd.UNIT_DIR, help="where units go"
+        "--unit-dir",
+        type=Path,
+        default=None,
+        help="where units go",
     )
     p.add_argument(
         "--no-enable",
@@ -58,6 +63,9 @@ def register(command: Factory) -> None:
 
 
 def _service(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    from sageconnect.service import systemd, winsw  # noqa: PLC0415
+    from sageconnect.service.spec import spec_for  # noqa: PLC0415
+
     del clock
     windows = args.windows or sys.platform == "win32"
     user = args.user
@@ -86,18 +94,23 @@ def _service(args: argparse.Namespace, config: Config, clock: Clock) -> int:
 
 
 def _linux(args: argparse.Namespace, spec: ServiceSpec) -> str:
+    from sageconnect.service import systemd  # noqa: PLC0415
+
     enable = not args.no_enable
+    unit_dir = args.unit_dir or systemd.UNIT_DIR
     if args.action == "install":
-        path = systemd.install(spec, args.unit_dir, enable=enable)
+        path = systemd.install(spec, unit_dir, enable=enable)
         started = " and started" if enable else " (not enabled: --no-enable)"
         return f"{path} written{started}; logs: journalctl -u {spec.name} -o cat"
     if args.action == "uninstall":
-        path = systemd.uninstall(spec, args.unit_dir, enable=enable)
+        path = systemd.uninstall(spec, unit_dir, enable=enable)
         return f"{path} removed"
     return systemd.status(spec)
 
 
 def _windows(action: str, spec: ServiceSpec, wrapper: Path) -> str:
+    from sageconnect.service import winsw  # noqa: PLC0415
+
     if action == "install":
         path = winsw.install(spec, wrapper)
         return f"{path} written, service {spec.name} installed and started"

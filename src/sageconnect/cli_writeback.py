@@ -18,8 +18,6 @@ from sageconnect.clock import Clock
 from sageconnect.config import Config
 from sageconnect.errors import ConfigError, Problem
 from sageconnect.report import Row, render
-from sageconnect.store.queries import company_ids
-from sageconnect.store.tables import note_queue, reminders
 from sageconnect.writeback import writeback_company
 
 EX_OK, EX_TEMPFAIL = 0, 75
@@ -94,6 +92,10 @@ def run_all(
 
 
 def _queue(engine: Engine, codes: list[str], state: str | None) -> list[Row]:
+    # the store's tables load only to list the queue (not for a sync)
+    from sageconnect.store.queries import company_ids  # noqa: PLC0415
+    from sageconnect.store.tables import note_queue, reminders  # noqa: PLC0415
+
     rows: list[Row] = []
     with engine.connect() as conn:
         ids = company_ids(conn)

@@ -7,14 +7,12 @@ import time
 from dataclasses import replace
 from importlib.metadata import EntryPoint
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import structlog
 from sqlalchemy import Engine, select
 
 from sageconnect import logs
-from sageconnect.bank.folder import read_statements
-from sageconnect.bank.lines import BankLine
 from sageconnect.clock import Clock
 from sageconnect.config import Config, FileSource
 from sageconnect.errors import (
@@ -26,18 +24,19 @@ from sageconnect.errors import (
 )
 from sageconnect.mapping import registry
 from sageconnect.mapping.documents import LedgerSettings
-from sageconnect.mapping.entries import EntriesMapper
-from sageconnect.mapping.file_entries import FileEntriesMapper
-from sageconnect.mapping.ledger import LedgerMapper
 from sageconnect.mapping.protocol import Mapper
 from sageconnect.mapping.spec import MappingSpec
 from sageconnect.model.records import Reject
-from sageconnect.plugin import PluginContext
-from sageconnect.readers.odbc import OdbcSettings
-from sageconnect.store.bank import BankCounts, store_lines
 from sageconnect.store.rejects import record_rejects
 from sageconnect.store.sync import SyncReport, ensure_company, new_run_uid, sync
 from sageconnect.store.tables import sync_runs
+
+if TYPE_CHECKING:
+    from sageconnect.bank.lines import BankLine
+    from sageconnect.store.bank import BankCounts
+
+# Each mapper (ledger file, export files, ODBC with its reader, a plug-in) and
+# the bank statements load when a company uses them, not with the jobs.
 
 
 def mapping_folders(config: Config) -> list[Path]:
@@ -93,11 +92,20 @@ def build_mapper(config: Config, code: str, clock: Clock) -> Mapper:
             encoding=source.encoding,
         )
         if spec.mapping.format == "entries":
+            from sageconnect.mapping.file_entries import (  # noqa: PLC0415
+                FileEntriesMapper,
+            )
+
             folder = config.resolve_path(source.path)
             if not folder.is_dir():
                 raise SourceUnavailable(str(folder), "not a folder of export files")
             return FileEntriesMapper(spec, folder, settings)
+        from sageconnect.mapping.ledger import LedgerMapper  # noqa: PLC0415
+
         return LedgerMapper(spec, source_files(config, source, spec), settings)
+    from sageconnect.mapping.entries import EntriesMapper  # noqa: PLC0415 - ODBC
+    from sageconnect.readers.odbc import OdbcSettings  # noqa: PLC0415
+
     settings = LedgerSettings(
         currency=company.currency,
         default_terms=terms.default,
@@ -124,6 +132,8 @@ def build_mapper(config: Config, code: str, clock: Clock) -> Mapper:
 
 def _plugin(entry: EntryPoint, code: str, config: Config, clock: Clock) -> Mapper:
     """Build a code mapper from its entry point; a broken plug-in is a config error."""
+    from sageconnect.plugin import PluginContext  # noqa: PLC0415
+
     company = config.companies[code]
     key = f"companies.{code}.source.mapping"
     context = PluginContext(
@@ -158,6 +168,9 @@ def _read_bank(
     config: Config, code: str, engine: Engine, company_id: int, run_uid: str
 ) -> BankCounts:
     """Read the company's statement folder; log bank_read and each line set aside."""
+    from sageconnect.bank.folder import read_statements  # noqa: PLC0415
+    from sageconnect.store.bank import store_lines  # noqa: PLC0415
+
     bank = config.companies[code].bank
     assert bank is not None  # noqa: S101 - the caller checked
     folder = config.resolve_path(bank.path)

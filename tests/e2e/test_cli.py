@@ -132,7 +132,7 @@ def test_an_unexpected_failure_stops_one_company_not_the_others(
             raise RuntimeError("a bug")
         return sync_company(cfg, code, *args, **kwargs)
 
-    monkeypatch.setattr("sageconnect.cli.sync_company", flaky)
+    monkeypatch.setattr("sageconnect.jobs.sync_company", flaky)
     assert main(["sync", "-c", str(config)], clock) == 70
     capsys.readouterr()
     assert (

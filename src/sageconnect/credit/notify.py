@@ -30,6 +30,7 @@ from sageconnect.clock import Clock
 from sageconnect.config import Config
 from sageconnect.credit.ledger import NoticeRow
 from sageconnect.credit.settings import FolderTarget, SmtpTarget, WebhookTarget
+from sageconnect.dunning.channels.checks import InvalidMessageError, mailbox
 from sageconnect.dunning.channels.folder import write_atomically
 from sageconnect.dunning.channels.http import (
     USER_AGENT,
@@ -37,14 +38,12 @@ from sageconnect.dunning.channels.http import (
     classify,
 )
 from sageconnect.dunning.channels.smtp import (
-    InvalidMessageError,
     SmtpChannel,
     SmtpSettings,
     build_email,
     clean_detail,
     email_bytes,
     log_delivery,
-    mailbox,
     secret_value,
     valid_key,
     wrong_message,

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sageconnect.credit.settings import SmtpTarget
-from sageconnect.dunning.channels.smtp import mailbox
+from sageconnect.dunning.channels.checks import mailbox
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from sageconnect.clock import SystemClock
+from sageconnect.dunning.channels.checks import InvalidMessageError
 from sageconnect.dunning.channels.http import (
     letter_pdf,
     normalise_french_phone,
@@ -20,7 +21,6 @@ from sageconnect.dunning.channels.http import (
     sms_text,
 )
 from sageconnect.dunning.channels.smtp import (
-    InvalidMessageError,
     Now,
     SmtpSettings,
     build_email,

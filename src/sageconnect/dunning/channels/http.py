@@ -32,9 +32,9 @@ import requests
 from pydantic import SecretStr
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
+from sageconnect.dunning.channels.checks import has_control
 from sageconnect.dunning.channels.smtp import (
     clean_detail,
-    has_control,
     log_delivery,
     secret_value,
     wrong_message,

@@ -11,8 +11,9 @@ The message is built only with ``email.message.EmailMessage`` (default policy):
 every header value is checked for line breaks and control characters first, so
 header injection is refused here whatever the CPython patch level.
 
-This module also holds the checks the other channels share (key, control
-characters, logging of a delivery).
+This module also holds the checks the other channels share (key, logging of a
+delivery); the header and address checks are in ``checks`` (the config uses
+them too, without loading smtplib).
 """
 
 from __future__ import annotations
@@ -20,11 +21,9 @@ from __future__ import annotations
 import re
 import smtplib
 import ssl
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -34,6 +33,12 @@ from pydantic import SecretStr
 
 from sageconnect import logs
 from sageconnect.clock import PARIS, SystemClock
+from sageconnect.dunning.channels.checks import (
+    InvalidMessageError,
+    check_header,
+    has_control,
+    mailbox,
+)
 from sageconnect.dunning.message import ChannelKind, Delivery, DeliveryStatus, Outgoing
 
 Security = Literal["starttls", "ssl", "none"]
@@ -42,7 +47,6 @@ Now = Callable[[], datetime]
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 _HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*")
 _MIME_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*")
-_UNSAFE_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})  # controls, line/paragraph seps
 _DETAIL_MAX = 200
 _MAX_PORT = 65535
 
@@ -56,26 +60,12 @@ _BODY_OUTCOME: dict[int, DeliveryStatus] = {2: "sent", 4: "retry", 5: "failed"}
 _QUIT_TIMEOUT = 5.0
 
 
-class InvalidMessageError(ValueError):
-    """The message cannot be sent as it is; found before any connection."""
-
-
 # --- checks shared by the channels ------------------------------------------
 
 
 def valid_key(key: str) -> bool:
     """An idempotency key usable in a Message-ID, a file name and a header."""
     return _KEY.fullmatch(key) is not None
-
-
-def has_control(value: str) -> bool:
-    """True when ``value`` holds a line break, NUL or another control character.
-
-    A tab is allowed (it is folding white space in a header).
-    """
-    return any(
-        c != "\t" and unicodedata.category(c) in _UNSAFE_CATEGORIES for c in value
-    )
 
 
 def clean_detail(text: str) -> str:
@@ -172,26 +162,6 @@ class SmtpSettings:
             check_header(self.from_name, "from_name")
         except InvalidMessageError as exc:
             raise ValueError(str(exc)) from exc
-
-
-def check_header(value: str, what: str) -> None:
-    if has_control(value):
-        raise InvalidMessageError(f"{what} contains a line break or control character")
-
-
-def mailbox(value: str, what: str, display_name: str = "") -> Address:
-    """A validated address: ASCII local part, IDNA domain, no control character."""
-    check_header(value, what)
-    check_header(display_name, f"{what} name")
-    try:
-        parsed = Address(addr_spec=value.strip())
-        domain = parsed.domain.encode("idna").decode("ascii")
-    except (ValueError, IndexError, HeaderParseError) as exc:
-        # ValueError covers the parser's defects and IDNA's UnicodeError.
-        raise InvalidMessageError(f"{what} is not a valid e-mail address") from exc
-    if not parsed.username or not parsed.username.isascii() or "." not in domain:
-        raise InvalidMessageError(f"{what} is not a valid e-mail address")
-    return Address(display_name=display_name, username=parsed.username, domain=domain)
 
 
 def bcc_addresses(bcc: str) -> list[str]:
