@@ -1,42 +1,22 @@
-"""Keep lettering allocations in step with the items a sync changed."""
+"""Keep lettering allocations in step with the items a sync changed.
+
+The allocations are computed in the database, in one statement, as
+:func:`sageconnect.ledger.lettering.allocate` would (it stays the reference):
+in each lettering group (one customer, one code) the debits and the credits are
+laid end to end, each in its order, as intervals of their running sums; a
+debit and a credit whose intervals overlap share the overlap. That is what
+settling credits on debits oldest first, each time for the smaller of what
+remains on either side, allocates.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, select, union
+from sqlalchemy import Connection, select, text, union
 
-from sageconnect.ledger.lettering import Allocation, Item, allocate
-from sageconnect.model.money import to_cents
 from sageconnect.store.bulk import Growth, insert_rows
 from sageconnect.store.tables import allocations, invoices, payments
 
-CHUNK = 500  # customers per step: memory stays flat however many are touched
-
-
-def refresh(conn: Connection, company: int, touched: list[int]) -> int:
-    """Recompute lettering allocations of the ``touched`` customers.
-
-    Returns how many allocations the touched customers now have.
-    """
-    total = 0
-    growth = Growth(conn, "allocations")  # plans of the next chunks see the rows
-    for start in range(0, len(touched), CHUNK):
-        chunk = touched[start : start + CHUNK]
-        conn.execute(
-            delete(allocations).where(
-                allocations.c.origin == "lettering",
-                allocations.c.customer_id.in_(chunk),
-            )
-        )
-        rows = [
-            _row(company, customer, a)
-            for customer, items in _lettered_items(conn, chunk)
-            for a in allocate(items)
-        ]
-        insert_rows(conn, "allocations", COLUMNS, rows)
-        growth.wrote(len(rows))
-        total += len(rows)
-    return total
-
+TOUCHED = "alloc_touched"  # the touched customers, one row each: memory stays flat
 
 COLUMNS = (
     "company_id",
@@ -50,20 +30,75 @@ COLUMNS = (
     "lettering",
 )
 
+# Sides, in allocate's order: debits (invoices), then credit notes before
+# payments among credits of the same day. A zero amount settles nothing.
+_REFRESH = """
+INSERT INTO allocations ({columns})
+WITH lettered AS (
+  SELECT i.customer_id AS customer, i.lettering AS code, i.id, i.key,
+         i.issued AS day, CASE WHEN i.amount > 0 THEN 0 ELSE 1 END AS side,
+         ABS(i.amount) AS amount, COALESCE(i.lettered_on, i.issued) AS on_day
+  FROM {touched} t JOIN invoices i ON i.customer_id = t.id
+  WHERE i.lettering IS NOT NULL AND i.closed_run_id IS NULL
+  UNION ALL
+  SELECT p.customer_id, p.lettering, p.id, p.key, p.received, 2, ABS(p.amount),
+         COALESCE(p.lettered_on, p.received)
+  FROM {touched} t JOIN payments p ON p.customer_id = t.id
+  WHERE p.lettering IS NOT NULL AND p.closed_run_id IS NULL
+), grouped AS (
+  SELECT customer, code, id, key, day, side, amount,
+         MAX(on_day) OVER (PARTITION BY customer, code) AS on_day
+  FROM lettered
+), debits AS (
+  SELECT customer, code, id, day, on_day, amount,
+         CAST(SUM(amount) OVER (PARTITION BY customer, code
+                                ORDER BY day, key{collate}, id
+                                ROWS UNBOUNDED PRECEDING) AS BIGINT) AS hi
+  FROM grouped WHERE side = 0
+), credits AS (
+  SELECT customer, code, id, day, side, amount,
+         CAST(SUM(amount) OVER (PARTITION BY customer, code
+                                ORDER BY day, side, key{collate}, id
+                                ROWS UNBOUNDED PRECEDING) AS BIGINT) AS hi
+  FROM grouped WHERE side > 0 AND amount > 0
+)
+SELECT :company, d.customer, d.id,
+       CASE WHEN c.side = 2 THEN c.id END, CASE WHEN c.side = 1 THEN c.id END,
+       {least}(d.hi, c.hi) - {greatest}(d.hi - d.amount, c.hi - c.amount),
+       {greatest}(d.on_day, d.day, c.day), 'lettering', d.code
+FROM debits d JOIN credits c
+  ON c.customer = d.customer AND c.code = d.code
+ AND c.hi - c.amount < d.hi AND d.hi - d.amount < c.hi
+ORDER BY d.customer, d.code{collate}, d.hi, c.hi
+"""
 
-def _row(company: int, customer: int, a: Allocation) -> tuple[object, ...]:
-    payment = a.credit_side == "payment"
-    return (
-        company,
-        customer,
-        a.invoice_id,
-        a.credit_id if payment else None,
-        None if payment else a.credit_id,
-        to_cents(a.amount),
-        a.allocated_on,
-        "lettering",
-        a.lettering,
+
+def refresh(conn: Connection, company: int, touched: list[int]) -> int:
+    """Recompute lettering allocations of the ``touched`` customers.
+
+    Returns how many allocations the touched customers now have.
+    """
+    pg = conn.dialect.name == "postgresql"
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {TOUCHED}")
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {TOUCHED} (id INTEGER PRIMARY KEY)")
+    insert_rows(conn, TOUCHED, ("id",), ((c,) for c in touched))
+    if pg:
+        conn.exec_driver_sql(f"ANALYZE {TOUCHED}")  # temporary: no statistics
+    deleted = conn.exec_driver_sql(
+        "DELETE FROM allocations WHERE origin = 'lettering'"
+        f" AND customer_id IN (SELECT id FROM {TOUCHED})"
+    ).rowcount
+    sql = _REFRESH.format(
+        columns=", ".join(COLUMNS),
+        touched=TOUCHED,
+        collate=' COLLATE "C"' if pg else "",  # allocate compares keys as str
+        least="LEAST" if pg else "MIN",
+        greatest="GREATEST" if pg else "MAX",
     )
+    total = conn.execute(text(sql), {"company": company}).rowcount
+    conn.exec_driver_sql(f"DROP TABLE {TOUCHED}")
+    Growth(conn, "allocations").wrote(deleted + total)  # the next plans see them
+    return total
 
 
 def touched_customers(conn: Connection, company: int, run: int) -> list[int]:
@@ -87,34 +122,3 @@ def touched_customers(conn: Connection, company: int, run: int) -> list[int]:
         ),
     )
     return sorted(conn.execute(query).scalars())  # customers a run changed
-
-
-def _lettered_items(
-    conn: Connection, customers: list[int]
-) -> list[tuple[int, list[Item]]]:
-    """The open (not closed) lettered debits and credits of a few customers."""
-    by_customer: dict[int, list[Item]] = {c: [] for c in customers}
-    for table, day in ((invoices, invoices.c.issued), (payments, payments.c.received)):
-        rows = conn.execute(
-            select(
-                table.c.id,
-                table.c.customer_id,
-                table.c.amount,
-                day,
-                table.c.lettering,
-                table.c.lettered_on,
-                table.c.key,
-            ).where(
-                table.c.customer_id.in_(customers),
-                table.c.lettering.is_not(None),
-                table.c.closed_run_id.is_(None),
-            )
-        )
-        for id_, cust, amount, on_day, code, lettered_on, key in rows:
-            if table is payments:
-                side = "payment"
-            else:
-                side = "invoice" if amount > 0 else "credit_note"
-            item = Item(id_, side, abs(amount), on_day, code, lettered_on, key)
-            by_customer[cust].append(item)
-    return list(by_customer.items())

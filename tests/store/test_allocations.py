@@ -1,0 +1,314 @@
+"""Lettering allocations computed in the store equal the reference ``allocate``.
+
+``store.allocations.refresh`` settles lettering groups in SQL; each example
+writes generated lettered items (several customers, invoices, credit notes,
+payments, zero amounts, closed and unlettered rows, same-day ties broken by
+keys that sort differently under a locale) into a fresh company, refreshes some
+customers and checks the allocations against ``ledger.lettering.allocate`` run
+on the same items, on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Connection, Engine, Table, insert, select
+
+from sageconnect.ledger.lettering import Item, allocate
+from sageconnect.model.money import from_cents
+from sageconnect.store.allocations import refresh
+from sageconnect.store.sync import ensure_company
+from sageconnect.store.tables import allocations, customers, invoices, payments
+
+D = dt.date(2026, 3, 1)
+PROPERTY = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One generated ledger item; amount in signed cents as the store keeps it."""
+
+    customer: int  # index among the example's customers
+    payment: bool
+    cents: int
+    lettering: str | None
+    day: int
+    lettered_on: int | None
+    closed: bool
+    prefix: str  # of the key: "B" < "a" < "é" as str, not under a locale
+
+
+AMOUNTS = st.one_of(
+    st.sampled_from([0, 100, 250, -250, 500, 1000, -1000]),
+    st.integers(1, 10**9),
+    st.integers(-(10**6), 10**6),
+)
+KEYS = st.sampled_from(["B", "a", "é", "_", "a-", "Z9"])
+
+
+@st.composite
+def groups(draw: st.DrawFn) -> list[Row]:
+    """Items of one customer lettered with one code (codes may repeat: groups merge)."""
+    customer = draw(st.sampled_from([0, 0, 1, 2]))
+    code = draw(st.sampled_from(["A", "a", "B", "é"]))
+    return draw(
+        st.lists(
+            st.builds(
+                Row,
+                customer=st.just(customer),
+                payment=st.booleans(),
+                cents=AMOUNTS,
+                lettering=st.just(code),
+                day=st.integers(0, 3),
+                lettered_on=st.none() | st.integers(-2, 6),
+                closed=st.sampled_from([False, False, False, True]),
+                prefix=KEYS,
+            ),
+            min_size=2,
+            max_size=8,
+        )
+    )
+
+
+unlettered = st.builds(
+    Row,
+    customer=st.integers(0, 2),
+    payment=st.booleans(),
+    cents=AMOUNTS,
+    lettering=st.none(),
+    day=st.integers(0, 3),
+    lettered_on=st.none(),
+    closed=st.booleans(),
+    prefix=KEYS,
+)
+ledgers = st.tuples(
+    st.lists(groups(), max_size=6), st.lists(unlettered, max_size=3)
+).map(lambda parts: [row for group in parts[0] for row in group] + parts[1])
+Alloc = tuple[int, int, int | None, int | None, Decimal, dt.date, str | None]
+
+
+def _insert(conn: Connection, table: Table, **values: object) -> int:
+    """Insert one row; its id."""
+    return int(
+        conn.execute(insert(table).values(**values).returning(table.c.id)).one()[0]
+    )
+
+
+def _customers(conn: Connection, company: int, n: int) -> list[int]:
+    return [
+        _insert(
+            conn,
+            customers,
+            company_id=company,
+            code=f"C{n}",
+            name="Client",
+            account="411",
+            language="fr",
+            dunning_excluded=False,
+            row_hash="h",
+            first_run_id=1,
+            changed_run_id=1,
+        )
+        for n in range(n)
+    ]
+
+
+def _write(conn: Connection, company: int, ids: list[int], n: int, row: Row) -> Item:
+    """Store one generated row; return it as ``allocate`` sees it."""
+    day = D + dt.timedelta(days=row.day)
+    lettered = None if row.lettered_on is None else D + dt.timedelta(row.lettered_on)
+    key = f"{row.prefix}{n}"
+    common = {
+        "company_id": company,
+        "customer_id": ids[row.customer],
+        "key": key,
+        "amount": from_cents(row.cents),
+        "currency": "EUR",
+        "journal": "J",
+        "label": "",
+        "lettering": row.lettering,
+        "lettered_on": lettered,
+        "row_hash": "h",
+        "first_run_id": 1,
+        "changed_run_id": 1,
+        "closed_run_id": 1 if row.closed else None,
+    }
+    if row.payment:
+        table, values = payments, {"kind": "receipt", "received": day, "reference": ""}
+        side = "payment"
+    else:
+        table = invoices
+        values = {"number": key, "kind": "invoice", "issued": day, "due": day}
+        values["due_source"] = "source"
+        side = "invoice" if row.cents > 0 else "credit_note"
+    new = _insert(conn, table, **common, **values)
+    amount = abs(from_cents(row.cents))
+    code = row.lettering or ""
+    return Item(new, side, amount, day, code, lettered, key)
+
+
+def _stale(conn: Connection, company: int, customer: int) -> None:
+    """An unlettered invoice and payment, a lettering allocation between them that
+    no longer holds, and a matched one that refresh must leave alone."""
+    common = {
+        "company_id": company,
+        "customer_id": customer,
+        "amount": Decimal("9.99"),
+        "currency": "EUR",
+        "journal": "J",
+        "label": "",
+        "row_hash": "h",
+        "first_run_id": 1,
+        "changed_run_id": 1,
+    }
+    inv = _insert(
+        conn,
+        invoices,
+        **common,
+        key=f"stale-{customer}",
+        number="S",
+        kind="invoice",
+        issued=D,
+        due=D,
+        due_source="source",
+    )
+    pay = _insert(
+        conn,
+        payments,
+        **common,
+        key=f"stale-{customer}",
+        kind="receipt",
+        received=D,
+        reference="",
+    )
+    for origin in ("lettering", "match:amount"):
+        conn.execute(
+            insert(allocations).values(
+                company_id=company,
+                customer_id=customer,
+                invoice_id=inv,
+                payment_id=pay,
+                amount=Decimal("1.00"),
+                allocated_on=D,
+                origin=origin,
+                lettering="old" if origin == "lettering" else None,
+            )
+        )
+
+
+def _stored(conn: Connection, company: int) -> list[Alloc]:
+    a = allocations.c
+    query = select(
+        a.customer_id,
+        a.invoice_id,
+        a.payment_id,
+        a.credit_note_id,
+        a.amount,
+        a.allocated_on,
+        a.lettering,
+    ).where(a.company_id == company, a.origin == "lettering")
+    return sorted((tuple(r) for r in conn.execute(query)), key=repr)
+
+
+def _expected(customer: int, items: Sequence[Item]) -> list[Alloc]:
+    return [
+        (
+            customer,
+            a.invoice_id,
+            a.credit_id if a.credit_side == "payment" else None,
+            None if a.credit_side == "payment" else a.credit_id,
+            a.amount,
+            a.allocated_on,
+            a.lettering,
+        )
+        for a in allocate(items)
+    ]
+
+
+@PROPERTY
+@given(ledger=ledgers, kept=st.sets(st.integers(0, 2), max_size=1))
+def test_refresh_allocates_as_the_reference_does(
+    engine: Engine, ledger: list[Row], kept: set[int]
+) -> None:
+    """The store's lettering allocations of the refreshed customers are exactly
+    those ``allocate`` makes of their open lettered items; the other customers
+    keep theirs, and allocations of another origin stay."""
+    company = ensure_company(engine, f"a{uuid.uuid4().hex[:12]}", "A", "EUR")
+    with engine.begin() as conn:
+        ids = _customers(conn, company, 3)
+        for customer in ids:
+            _stale(conn, company, customer)
+        items: dict[int, list[Item]] = {c: [] for c in ids}
+        for n, row in enumerate(ledger):
+            item = _write(conn, company, ids, n, row)
+            if row.lettering is not None and not row.closed:
+                items[ids[row.customer]].append(item)
+        before = _stored(conn, company)
+        chosen = [c for i, c in enumerate(ids) if i not in kept]
+        count = refresh(conn, company, chosen)
+        after = _stored(conn, company)
+        matched = conn.execute(
+            select(allocations.c.id).where(
+                allocations.c.company_id == company,
+                allocations.c.origin == "match:amount",
+            )
+        ).all()
+    expected = sorted(
+        [row for row in before if row[0] not in chosen]
+        + [a for c in chosen for a in _expected(c, items[c])],
+        key=repr,
+    )
+    assert after == expected
+    assert count == sum(1 for row in after if row[0] in chosen)
+    assert len(matched) == len(ids)
+
+
+def test_refresh_of_no_customer_changes_nothing(engine: Engine) -> None:
+    """A run that touched no customer leaves the allocations as they were."""
+    company = ensure_company(engine, "none", "N", "EUR")
+    with engine.begin() as conn:
+        (customer,) = _customers(conn, company, 1)
+        _stale(conn, company, customer)
+        before = _stored(conn, company)
+        assert refresh(conn, company, []) == 0
+        assert _stored(conn, company) == before
+
+
+def test_a_credit_note_settles_before_a_same_day_payment(engine: Engine) -> None:
+    """Among credits of one day, credit notes come before payments, whatever
+    their keys: the payment gets what the credit note leaves."""
+    company = ensure_company(engine, "order", "O", "EUR")
+    day = Row(
+        0,
+        payment=False,
+        cents=10000,
+        lettering="A",
+        day=0,
+        lettered_on=None,
+        closed=False,
+        prefix="K",
+    )
+    with engine.begin() as conn:
+        ids = _customers(conn, company, 1)
+        invoice = _write(conn, company, ids, 1, day)
+        paid = _write(conn, company, ids, 2, replace(day, payment=True, prefix="A"))
+        note = _write(conn, company, ids, 3, replace(day, cents=-6000, prefix="Z"))
+        assert refresh(conn, company, ids) == 2
+        found = _stored(conn, company)
+    assert found == sorted(
+        [
+            (ids[0], invoice.id, None, note.id, Decimal("60.00"), D, "A"),
+            (ids[0], invoice.id, paid.id, None, Decimal("40.00"), D, "A"),
+        ],
+        key=repr,
+    )
