@@ -174,13 +174,17 @@ def _plan(
     for debtor in sorted(debtors, key=_CODE):
         owed = by_customer.get(debtor.code)
         if owed:
-            owed.sort(key=_ITEM_ORDER)
+            # by (due, number, key); by due alone when no two share a due date
+            unique = len(set(map(_DUE, owed))) == len(owed)
+            owed.sort(key=_DUE if unique else _ITEM_ORDER)
             context.customer(debtor, owed, paused.get(debtor.code, []), result)
     return result
 
 
 _CODE = attrgetter("code")
+_DUE = attrgetter("due")
 _ITEM_ORDER = attrgetter("due", "number", "key")  # (item.due, item.number, item.key)
+_SHAPE = attrgetter("step", "channel", "on")  # what _reached reads of a Done
 _PAID = "paid at the bank, waiting for the accountant's entry"
 
 
@@ -306,7 +310,7 @@ class _Context:
             # few history shapes; computed once per scenario, due date and history
             done = history.get(item.invoice_id)
             key = (
-                (scenario_id, item.due, *((d.step, d.channel, d.on) for d in done))
+                (scenario_id, item.due, tuple(map(_SHAPE, done)))
                 if done
                 else (scenario_id, item.due)
             )
@@ -432,14 +436,13 @@ class _Context:
         # never gets a milder step afterwards
         history = self.history
         step_id = step.id
-        new = [
-            (item, step_id)
-            for item, _ in triggers
-            if not any(
-                d.step == step_id and d.channel == channel
-                for d in history.get(item.invoice_id, ())
-            )
-        ]
+        new: list[tuple[Item, str]] = []
+        for item, _ in triggers:
+            for d in history.get(item.invoice_id, ()):
+                if d.step == step_id and d.channel == channel:
+                    break  # this step already went out on this channel for it
+            else:
+                new.append((item, step_id))
         if not new:
             return
         missing = _missing_address(debtor, channel)

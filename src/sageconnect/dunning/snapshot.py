@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import chain
 
 from sqlalchemy import Connection, bindparam, func, select, text
 
 from sageconnect.dunning.planner import Debtor, Done, Item, Pause
-from sageconnect.store.open_items import as_date, chase_rows
+from sageconnect.store.open_items import BATCH, as_date, chase_rows
 from sageconnect.store.tables import contacts, customers, pauses, sync_runs
 
 DONE_STATES = ("claimed", "sent", "uncertain")  # may have reached the customer
@@ -181,7 +182,8 @@ def _done(conn: Connection, company: int, only: str | None) -> list[Done]:
     params = {"company": company, "states": list(DONE_STATES), "customer": only}
     days: dict[object, dt.date] = {}
     result = []
-    for invoice, step, channel, on in conn.execute(query, params):
+    rows = conn.execute(query, params).partitions(BATCH)
+    for invoice, step, channel, on in chain.from_iterable(rows):
         day = days.get(on)
         if day is None:
             day = days[on] = as_date(on)
