@@ -12,6 +12,8 @@ then measures in a fresh process each:
 
 - snapshot: reading the planner's inputs from the store;
 - snapshot + plan: the whole of ``sageconnect dunning plan`` but printing;
+- record: ``send`` then records the plan in the reminders ledger
+  (``ledger.record_plan``), rolled back;
 - recheck: ``send`` plans each queued message's customer again from the store
   just before it leaves (``send._recheck``); the seconds of ``--rechecks``
   customers, and that times the reminders planned, for a whole first cycle.
@@ -38,6 +40,7 @@ from _common import Result, child, write_results
 from plan import AS_OF, COMPANY, SETTINGS, generate
 
 from sageconnect.dunning.interest import Rates
+from sageconnect.dunning.ledger import record_plan
 from sageconnect.dunning.planner import Item, Pause, plan
 from sageconnect.dunning.snapshot import snapshot
 from sageconnect.store.engine import open_store
@@ -167,7 +170,7 @@ def measure(name: str, db: Path, rechecks: int) -> None:
         snap = snapshot(conn, 1, AS_OF, pending_days=10)
         out["snapshot"] = time.perf_counter() - started
         out["items"] = len(snap.items)
-        if name in ("plan", "recheck"):
+        if name in ("plan", "record", "recheck"):
             result = plan(
                 company=COMPANY,
                 debtors=snap.debtors,
@@ -182,6 +185,15 @@ def measure(name: str, db: Path, rechecks: int) -> None:
             out["skipped"] = len(result.skipped)
         out["seconds"] = time.perf_counter() - started
         out["cpu"] = time.process_time() - cpu
+        if name == "record":  # send's next step, rolled back: the store stays
+            conn.rollback()  # the reads' transaction
+            started, cpu = time.perf_counter(), time.process_time()
+            with conn.begin() as transaction:
+                new, _ = record_plan(conn, 1, result.reminders, AS_OF)
+                out["recorded"] = new
+                out["seconds"] = time.perf_counter() - started
+                out["record_cpu"] = time.process_time() - cpu
+                transaction.rollback()
         if name == "recheck":
             codes = sorted({p.notice.customer for p in result.reminders})
             sample = codes[:: max(1, len(codes) // rechecks)][:rechecks]
@@ -209,6 +221,7 @@ def measure(name: str, db: Path, rechecks: int) -> None:
 LABELS = {
     "snapshot": "snapshot(...): read the planner's inputs from SQLite",
     "plan": "snapshot(...) + plan(...): `dunning plan` but printing",
+    "record": "ledger.record_plan(...) of that plan (send, rolled back)",
     "recheck": "recheck one customer from the store (send, per message)",
 }
 
