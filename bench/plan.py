@@ -13,7 +13,9 @@ process's own, inputs included):
   every other measure carries);
 - floor: a plain loop over the same items, grouping them by customer and
   summing their Decimal amounts;
-- plan: ``sageconnect.dunning.planner.plan(...)`` over everything.
+- plan: ``sageconnect.dunning.planner.plan(...)`` over everything (its counts
+  and a digest of every decision are taken after the clock stops: runs before
+  and after a change must print the same digest).
 
 The seconds are those of the measured section, timed inside the child (the
 generation is not counted twice). ``--profile`` runs ``plan`` under cProfile in
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import datetime as dt
+import hashlib
 import io
 import json
 import pstats
@@ -43,7 +46,15 @@ from _common import ROOT, Result, child, write_results
 
 from sageconnect.dunning.interest import Rates
 from sageconnect.dunning.message import Sender
-from sageconnect.dunning.planner import Company, Debtor, Done, Item, Pause, plan
+from sageconnect.dunning.planner import (
+    Company,
+    Debtor,
+    Done,
+    Item,
+    Pause,
+    Plan,
+    plan,
+)
 from sageconnect.dunning.settings import DunningConfig
 
 AS_OF = dt.date(2026, 11, 24)
@@ -198,8 +209,8 @@ def floor(inputs: Inputs) -> str:
     return f"{len(totals)} customers, {sum(totals.values(), ZERO)} in all"
 
 
-def run_plan(inputs: Inputs) -> str:
-    result = plan(
+def run_plan(inputs: Inputs) -> Plan:
+    return plan(
         company=COMPANY,
         debtors=inputs.debtors,
         items=inputs.items,
@@ -209,14 +220,29 @@ def run_plan(inputs: Inputs) -> str:
         rates=Rates.build(),
         as_of=AS_OF,
     )
+
+
+def describe(result: Plan) -> str:
+    """Counts and a digest of the plan, outside the measured section."""
     lines = sum(len(p.notice.lines) for p in result.reminders)
     return (
         f"{len(result.reminders)} reminders listing {lines} lines;"
-        f" {len(result.skipped)} skipped rows"
+        f" {len(result.skipped)} skipped rows; digest {digest(result)}"
     )
 
 
-MEASURES: dict[str, Callable[[Inputs], str]] = {
+def digest(result: Plan) -> str:
+    """What the plan decided, in 16 hex digits: before/after runs compare it."""
+    h = hashlib.sha256()
+    for p in result.reminders:
+        h.update(repr((p.notice, p.customer_id, p.recipient, p.triggers)).encode())
+        h.update(repr((p.opens, p.registered)).encode())
+    for s in result.skipped:
+        h.update(f"{s.customer}\x1f{s.invoice}\x1f{s.reason}\n".encode())
+    return h.hexdigest()[:16]
+
+
+MEASURES: dict[str, Callable[[Inputs], str | Plan]] = {
     "inputs": lambda inputs: f"{len(inputs.items)} items",
     "floor": floor,
     "plan": run_plan,
@@ -234,11 +260,12 @@ def measure(name: str, customers: int, items: int) -> None:
     inputs = generate(customers, items)
     generated = time.perf_counter() - started
     if name == "inputs":
-        seconds, out = generated, MEASURES[name](inputs)
+        seconds, found = generated, MEASURES[name](inputs)
     else:
         started = time.perf_counter()
-        out = MEASURES[name](inputs)
+        found = MEASURES[name](inputs)
         seconds = time.perf_counter() - started
+    out = found if isinstance(found, str) else describe(found)
     print(
         json.dumps(
             {

@@ -13,11 +13,13 @@ all its overdue items, worded at the highest step reached.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import attrgetter
 
 from sageconnect.dunning.interest import Rates, interest
 from sageconnect.dunning.message import Line, Notice, Recipient, Sender
@@ -122,7 +124,41 @@ def plan(
     rates: Rates,
     as_of: dt.date,
 ) -> Plan:
-    """The reminders due on ``as_of``, and why each other open item has none."""
+    """The reminders due on ``as_of``, and why each other open item has none.
+
+    The cyclic garbage collector is paused meanwhile: planning a million items
+    makes a few million short-lived objects and no reference cycle, and each of
+    the collections they would trigger walks every object of the process.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _plan(
+            company=company,
+            debtors=debtors,
+            items=items,
+            pauses=pauses,
+            done=done,
+            settings=settings,
+            rates=rates,
+            as_of=as_of,
+        )
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _plan(
+    *,
+    company: Company,
+    debtors: Iterable[Debtor],
+    items: Iterable[Item],
+    pauses: Iterable[Pause],
+    done: Iterable[Done],
+    settings: DunningConfig,
+    rates: Rates,
+    as_of: dt.date,
+) -> Plan:
     by_customer: dict[str, list[Item]] = defaultdict(list)
     for item in items:
         by_customer[item.customer].append(item)
@@ -135,15 +171,21 @@ def plan(
         history[d.invoice_id].append(d)
     result = Plan()
     context = _Context(company, settings, rates, as_of, history)
-    for debtor in sorted(debtors, key=lambda d: d.code):
-        owed = sorted(by_customer.get(debtor.code, []), key=_item_order)
+    for debtor in sorted(debtors, key=_CODE):
+        owed = by_customer.get(debtor.code)
         if owed:
+            # by (due, number, key); by due alone when no two share a due date
+            unique = len(set(map(_DUE, owed))) == len(owed)
+            owed.sort(key=_DUE if unique else _ITEM_ORDER)
             context.customer(debtor, owed, paused.get(debtor.code, []), result)
     return result
 
 
-def _item_order(item: Item) -> tuple[dt.date, str, str]:
-    return (item.due, item.number, item.key)
+_CODE = attrgetter("code")
+_DUE = attrgetter("due")
+_ITEM_ORDER = attrgetter("due", "number", "key")  # (item.due, item.number, item.key)
+_SHAPE = attrgetter("step", "channel", "on")  # what _reached reads of a Done
+_PAID = "paid at the bank, waiting for the accountant's entry"
 
 
 def assign(debtor: Debtor, total_open: Decimal, settings: DunningConfig) -> str:
@@ -177,33 +219,29 @@ class _Context:
     reached: dict[tuple[object, ...], tuple[int | None, str]] = field(
         default_factory=dict
     )
+    late: dict[dt.date, int] = field(default_factory=dict)  # days overdue, by due
+    penalty: dict[tuple[dt.date, Decimal | None], Decimal] = field(
+        default_factory=dict
+    )  # penalty rate, by due date and contractual rate
 
-    def customer(  # noqa: C901 - the planner's one decision, read top to bottom
+    def customer(
         self, debtor: Debtor, owed: list[Item], pauses: list[Pause], out: Plan
     ) -> None:
-        whole = [p for p in pauses if p.invoice_id is None]
-        chased = [i for i in owed if i.to_chase > 0]
+        code = debtor.code
+        skipped = out.skipped
         if debtor.excluded:
-            out.skipped.append(Skipped(debtor.code, "", "excluded from dunning"))
+            skipped.append(Skipped(code, "", "excluded from dunning"))
             return
-        if whole:
-            out.skipped.append(Skipped(debtor.code, "", _why(whole[0])))
-            return
-        name = assign(debtor, sum((i.to_chase for i in chased), ZERO), self.settings)
+        on_invoice: dict[int, Pause] = {}  # the first pause of each invoice
+        for pause in pauses:
+            if pause.invoice_id is None:  # the first pause of the whole customer
+                skipped.append(Skipped(code, "", _why(pause)))
+                return
+            on_invoice.setdefault(pause.invoice_id, pause)
+        chased = sum((i.to_chase for i in owed if i.to_chase > 0), ZERO)
+        name = assign(debtor, chased, self.settings)
         scenario = self.settings.scenarios[name]
-        eligible: list[Item] = []
-        triggers: list[tuple[Item, int]] = []
-        for item in owed:
-            reason = self._blocked(item, pauses)
-            if reason:
-                out.skipped.append(Skipped(debtor.code, item.number, reason))
-                continue
-            eligible.append(item)
-            reached, why = self._reached_once(item, scenario)
-            if reached is None:
-                out.skipped.append(Skipped(debtor.code, item.number, why))
-            else:
-                triggers.append((item, reached))
+        eligible, triggers = self._sort(code, owed, on_invoice, scenario, skipped)
         if not triggers:
             return
         top = max(index for _, index in triggers)
@@ -238,6 +276,53 @@ class _Context:
                 out=out,
             )
 
+    def _sort(
+        self,
+        code: str,
+        owed: list[Item],
+        on_invoice: Mapping[int, Pause],
+        scenario: Scenario,
+        skipped: list[Skipped],
+    ) -> tuple[list[Item], list[tuple[Item, int]]]:
+        """The items that may be chased, and those of them a step is due for
+        (with its index); why each other item is not chased goes to ``skipped``."""
+        tolerance = self.settings.tolerance
+        history = self.history
+        reached_by = self.reached
+        scenario_id = id(scenario)
+        eligible: list[Item] = []
+        triggers: list[tuple[Item, int]] = []
+        for item in owed:
+            chase = item.to_chase
+            if chase <= 0:
+                reason = _PAID
+            elif chase < tolerance:
+                reason = f"under the tolerance: {chase} < {tolerance}"
+            else:
+                held = on_invoice.get(item.invoice_id) if on_invoice else None
+                reason = _why(held) if held is not None else ""
+            if reason:
+                skipped.append(Skipped(code, item.number, reason))
+                continue
+            eligible.append(item)
+            # _reached depends on nothing else of the item than its due date and
+            # history: a million open items share a few hundred due dates and a
+            # few history shapes; computed once per scenario, due date and history
+            done = history.get(item.invoice_id)
+            key = (
+                (scenario_id, item.due, tuple(map(_SHAPE, done)))
+                if done
+                else (scenario_id, item.due)
+            )
+            found = reached_by.get(key)
+            if found is None:
+                found = reached_by[key] = self._reached(item, scenario)
+            if found[0] is None:
+                skipped.append(Skipped(code, item.number, found[1]))
+            else:
+                triggers.append((item, found[0]))
+        return eligible, triggers
+
     def _too_soon(self, owed: list[Item], lines: list[Item], step: Step) -> str:
         """Why the customer is not written to today on ``step``'s channels, if so:
         at most one message per ``min_days_between_messages`` and channel.
@@ -268,29 +353,6 @@ class _Context:
                 return ""
         again = last + dt.timedelta(days=gap)
         return f"reminded on {last.isoformat()}; next message from {again.isoformat()}"
-
-    def _blocked(self, item: Item, pauses: list[Pause]) -> str:
-        if item.to_chase <= 0:
-            return "paid at the bank, waiting for the accountant's entry"
-        if item.to_chase < self.settings.tolerance:
-            return f"under the tolerance: {item.to_chase} < {self.settings.tolerance}"
-        for pause in pauses:
-            if pause.invoice_id == item.invoice_id:
-                return _why(pause)
-        return ""
-
-    def _reached_once(self, item: Item, scenario: Scenario) -> tuple[int | None, str]:
-        """``_reached``, computed once per scenario, due date and history.
-
-        It depends on nothing else of the item, and a million open items share
-        a few hundred due dates and a few history shapes.
-        """
-        done = self.history.get(item.invoice_id, ())
-        key = (id(scenario), item.due, *((d.step, d.channel, d.on) for d in done))
-        found = self.reached.get(key)
-        if found is None:
-            found = self.reached[key] = self._reached(item, scenario)
-        return found
 
     def _reached(  # noqa: C901 - each rule of a step, in order
         self, item: Item, scenario: Scenario
@@ -351,6 +413,13 @@ class _Context:
             return None
         return sent_on[previous] + dt.timedelta(days=step.after_previous)
 
+    def _penalty_rate(self, due: dt.date, contractual: Decimal | None) -> Decimal:
+        key = (due, contractual)
+        rate = self.penalty.get(key)
+        if rate is None:
+            rate = self.penalty[key] = self.rates.penalty_rate(due, contractual)
+        return rate
+
     def _message(
         self,
         debtor: Debtor,
@@ -365,14 +434,15 @@ class _Context:
     ) -> None:
         # every invoice the message carries is told at the message's step: it
         # never gets a milder step afterwards
-        new = [
-            (item, step.id)
-            for item, _ in triggers
-            if not any(
-                d.step == step.id and d.channel == channel
-                for d in self.history.get(item.invoice_id, [])
-            )
-        ]
+        history = self.history
+        step_id = step.id
+        new: list[tuple[Item, str]] = []
+        for item, _ in triggers:
+            for d in history.get(item.invoice_id, ()):
+                if d.step == step_id and d.channel == channel:
+                    break  # this step already went out on this channel for it
+            else:
+                new.append((item, step_id))
         if not new:
             return
         missing = _missing_address(debtor, channel)
@@ -425,36 +495,44 @@ class _Context:
     ) -> Notice:
         claims = not debtor.consumer
         contractual = self.settings.interest.by_customer.get(debtor.code)
+        claim_interest = claims and step.claim_interest
+        indemnity = (
+            self.settings.interest.indemnity
+            if claims and step.claim_indemnity
+            else ZERO
+        )
+        as_of = self.as_of
+        late_by_due = self.late
         lines = []
         rate_used: Decimal | None = None
+        total_open = total_interest = total_indemnity = ZERO
         for item in items:
-            late = max((self.as_of - item.due).days, 0)
+            due = item.due
+            late = late_by_due.get(due)
+            if late is None:
+                late = late_by_due[due] = max((as_of - due).days, 0)
             owed = ZERO
-            if claims and step.claim_interest and late > 0:
-                rate = self.rates.penalty_rate(item.due, contractual)
-                owed = interest(item.to_chase, item.due, self.as_of, rate)
+            if claim_interest and late > 0:
+                rate = self._penalty_rate(due, contractual)
+                owed = interest(item.to_chase, due, as_of, rate)
                 if owed:
                     rate_used = rate if rate_used is None else max(rate_used, rate)
-            indemnity = (
-                self.settings.interest.indemnity
-                if claims and step.claim_indemnity and late > 0
-                else ZERO
-            )
+            charged = indemnity if late > 0 else ZERO
             lines.append(
                 Line(
                     number=item.number,
                     issued=item.issued,
-                    due=item.due,
+                    due=due,
                     amount=item.amount,
                     open=item.to_chase,
                     days_overdue=late,
                     interest=owed,
-                    indemnity=indemnity,
+                    indemnity=charged,
                 )
             )
-        total_open = sum((x.open for x in lines), ZERO)
-        total_interest = sum((x.interest for x in lines), ZERO)
-        total_indemnity = sum((x.indemnity for x in lines), ZERO)
+            total_open += item.to_chase  # in the order of the lines, from ZERO
+            total_interest += owed
+            total_indemnity += charged
         pay_by = (
             self.as_of + dt.timedelta(days=step.pay_within_days)
             if step.pay_within_days

@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
+from itertools import chain
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select, text
 
 from sageconnect.dunning.planner import Debtor, Done, Item, Pause
-from sageconnect.store.open_items import open_items
-from sageconnect.store.tables import (
-    contacts,
-    customers,
-    invoices,
-    pauses,
-    reminder_items,
-    reminders,
-    sync_runs,
-)
+from sageconnect.store.open_items import BATCH, as_date, chase_rows
+from sageconnect.store.tables import contacts, customers, pauses, sync_runs
 
 DONE_STATES = ("claimed", "sent", "uncertain")  # may have reached the customer
 OPEN_ROLES = ("compta", "relance", "factur", "recouvr", "account", "paya", "financ")
@@ -39,28 +33,27 @@ def snapshot(
     pending_days: int,
     customer: str | None = None,
 ) -> Snapshot:
-    """Everything the planner reads, for a company (or one of its customers)."""
-    owed = [
-        o
-        for o in open_items(
-            conn, company, as_of, customer=customer, pending_days=pending_days
-        )
-        if o.kind != "payment" and o.open > 0 and o.due is not None
-    ]
-    ids = _invoice_ids(conn, company, [o.key for o in owed])
+    """Everything the planner reads, for a company (or one of its customers).
+
+    The open items are ``open_items``' invoices with something open, read in
+    one query with their ids (``chase_rows``); amounts become Decimal here.
+    """
+    money = _money
     items = [
         Item(
-            invoice_id=ids[o.key],
-            key=o.key,
-            customer=o.customer,
-            number=o.number,
-            issued=o.issued,
-            due=o.due or o.issued,  # invoices always have one
-            amount=o.amount,
-            open=o.open,
-            to_chase=o.to_chase,
+            invoice_id=id_,
+            key=key,
+            customer=code,
+            number=number,
+            issued=issued,
+            due=due,
+            amount=money(amount),
+            open=money(open_),
+            to_chase=money(chase),
         )
-        for o in owed
+        for id_, key, code, number, issued, due, amount, open_, chase in chase_rows(
+            conn, company, as_of, customer=customer, pending_days=pending_days
+        )
     ]
     return Snapshot(
         debtors=_debtors(conn, company, customer),
@@ -70,74 +63,86 @@ def snapshot(
     )
 
 
-def _invoice_ids(conn: Connection, company: int, keys: list[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for start in range(0, len(keys), 500):
-        rows = conn.execute(
-            select(invoices.c.key, invoices.c.id).where(
-                invoices.c.company_id == company,
-                invoices.c.key.in_(keys[start : start + 500]),
-            )
-        )
-        found.update({key: id_ for key, id_ in rows})  # noqa: C416 - Row typing
-    return found
+def _money(cents: int) -> Decimal:
+    """``from_cents``: the amount to the cent (exponent -2), without a division."""
+    return Decimal(cents).scaleb(-2)
 
 
 def _debtors(conn: Connection, company: int, only: str | None) -> list[Debtor]:
-    query = select(customers).where(
-        customers.c.company_id == company, customers.c.closed_run_id.is_(None)
-    )
+    c = customers.c
+    query = select(
+        c.id,
+        c.code,
+        c.name,
+        c.language,
+        c.category,
+        c.consumer,
+        c.dunning_excluded,
+        c.email,
+        c.phone,
+    ).where(c.company_id == company, c.closed_run_id.is_(None))
     if only:
-        query = query.where(customers.c.code == only)
-    rows = conn.execute(query).all()
-    people = _contacts(conn, [r.id for r in rows])
+        query = query.where(c.code == only)
+    people = _contacts(conn, company, only)
     result = []
-    for r in rows:
-        person = people.get(r.id)
+    for (
+        id_,
+        code,
+        name,
+        language,
+        category,
+        consumer,
+        excluded,
+        email,
+        phone,
+    ) in conn.execute(query):
+        person = people.get(id_)
         result.append(
             Debtor(
-                id=r.id,
-                code=r.code,
-                name=r.name,
-                language=r.language or "fr",
-                category=r.category,
-                consumer=bool(r.consumer),
-                excluded=bool(r.dunning_excluded),
+                id=id_,
+                code=code,
+                name=name,
+                language=language or "fr",
+                category=category,
+                consumer=bool(consumer),
+                excluded=bool(excluded),
                 contact_name=person[0] if person else "",
-                email=(person[1] if person and person[1] else r.email) or "",
-                phone=(person[2] if person and person[2] else r.phone) or "",
+                email=(person[1] if person and person[1] else email) or "",
+                phone=(person[2] if person and person[2] else phone) or "",
             )
         )
     return result
 
 
 def _contacts(
-    conn: Connection, customer_ids: list[int]
+    conn: Connection, company: int, only: str | None
 ) -> dict[int, tuple[str, str, str]]:
     """Per customer, the contact to write to: accounting roles first, with an e-mail."""
     best: dict[int, tuple[int, str, str, str]] = {}
-    for start in range(0, len(customer_ids), 500):
-        rows = conn.execute(
-            select(
-                contacts.c.customer_id,
-                contacts.c.key,
-                contacts.c.name,
-                contacts.c.role,
-                contacts.c.email,
-                contacts.c.phone,
-            )
-            .where(
-                contacts.c.customer_id.in_(customer_ids[start : start + 500]),
-                contacts.c.closed_run_id.is_(None),
-            )
-            .order_by(contacts.c.key)
+    query = (
+        select(
+            contacts.c.customer_id,
+            contacts.c.name,
+            contacts.c.role,
+            contacts.c.email,
+            contacts.c.phone,
         )
-        for cust, _, name, role, email, phone in rows:
-            rank = (0 if any(r in role.lower() for r in OPEN_ROLES) else 1) + (
-                0 if email else 2
-            )
-            if cust not in best or rank < best[cust][0]:
-                best[cust] = (rank, name, email or "", phone or "")
+        .join(customers, customers.c.id == contacts.c.customer_id)
+        .where(
+            customers.c.company_id == company,
+            customers.c.closed_run_id.is_(None),
+            contacts.c.closed_run_id.is_(None),
+        )
+        .order_by(contacts.c.key)
+    )
+    if only:
+        query = query.where(customers.c.code == only)
+    for cust, name, role, email, phone in conn.execute(query):
+        rank = (0 if any(r in role.lower() for r in OPEN_ROLES) else 1) + (
+            0 if email else 2
+        )
+        if cust not in best or rank < best[cust][0]:
+            best[cust] = (rank, name, email or "", phone or "")
     return {c: v[1:] for c, v in best.items()}
 
 
@@ -162,21 +167,28 @@ def _pauses(conn: Connection, company: int, only: str | None) -> list[Pause]:
 
 
 def _done(conn: Connection, company: int, only: str | None) -> list[Done]:
-    query = (
-        select(
-            reminder_items.c.invoice_id,
-            reminder_items.c.step,
-            reminder_items.c.channel,
-            reminders.c.planned_on,
-        )
-        .join(reminders, reminders.c.id == reminder_items.c.reminder_id)
-        .where(reminders.c.company_id == company, reminders.c.state.in_(DONE_STATES))
+    """The steps that went out (or may have), each distinct date parsed once."""
+    sql = (
+        "SELECT ri.invoice_id, ri.step, ri.channel, r.planned_on"
+        " FROM reminder_items ri JOIN reminders r ON r.id = ri.reminder_id"
+        " WHERE r.company_id = :company AND r.state IN :states"
     )
     if only:
-        query = query.join(customers, customers.c.id == reminders.c.customer_id).where(
-            customers.c.code == only
+        sql += (
+            " AND r.customer_id IN (SELECT id FROM customers"
+            " WHERE company_id = :company AND code = :customer)"
         )
-    return [Done(i, s, c, d) for i, s, c, d in conn.execute(query)]
+    query = text(sql).bindparams(bindparam("states", expanding=True))
+    params = {"company": company, "states": list(DONE_STATES), "customer": only}
+    days: dict[object, dt.date] = {}
+    result = []
+    rows = conn.execute(query, params).partitions(BATCH)
+    for invoice, step, channel, on in chain.from_iterable(rows):
+        day = days.get(on)
+        if day is None:
+            day = days[on] = as_date(on)
+        result.append(Done(invoice, step, channel, day))
+    return result
 
 
 def last_good_sync(conn: Connection, company: int) -> dt.datetime | None:

@@ -10,8 +10,10 @@ not covered by such money, the amount a reminder may ask for.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection, Date, text
@@ -20,6 +22,7 @@ from sageconnect.store.tables import Cents
 
 CENT = Decimal("0.01")
 ORIGINS = ("lettering", "source", "match:reference", "match:amount", "match:oldest")
+BATCH = 10_000  # rows fetched at once when reading in bulk
 PENDING_DAYS = 10  # how long bank money pauses reminders before it must be booked
 
 
@@ -159,3 +162,92 @@ def _item(r: Any, as_of: dt.date) -> OpenItem:
         days_overdue=max((as_of - due).days, 0) if due and open_ > 0 else 0,
         settled_by="+".join(o for n, o in enumerate(ORIGINS) if getattr(r, f"o{n}")),
     )
+
+
+_CHASED = """
+WITH settled AS (
+  SELECT item, SUM(amount) AS amount FROM (
+    SELECT invoice_id AS item, amount FROM allocations
+    WHERE company_id = :company AND allocated_on <= :as_of {alloc_filter}
+    UNION ALL
+    SELECT credit_note_id, amount FROM allocations
+    WHERE company_id = :company AND allocated_on <= :as_of
+      AND credit_note_id IS NOT NULL {note_filter}
+  ) a GROUP BY item
+),
+pending AS (
+  SELECT m.invoice_id, SUM(m.amount) AS amount
+  FROM bank_matches m JOIN bank_lines l ON l.id = m.bank_line_id
+  WHERE m.company_id = :company AND l.status IN ('matched', 'partial')
+    AND l.booked <= :as_of AND l.booked >= :since {match_filter}
+  GROUP BY m.invoice_id
+)
+SELECT i.id, i.key, c.code, i.number, i.issued, i.due, i.amount,
+       CASE WHEN i.amount > 0 THEN i.amount - COALESCE(s.amount, 0)
+            ELSE i.amount + COALESCE(s.amount, 0) END,
+       COALESCE(p.amount, 0)
+FROM invoices i
+JOIN customers c ON c.id = i.customer_id
+LEFT JOIN settled s ON s.item = i.id
+LEFT JOIN pending p ON p.invoice_id = i.id
+WHERE i.company_id = :company AND i.closed_run_id IS NULL AND i.issued <= :as_of
+  {customer_filter}
+"""
+_OF_CUSTOMER = """IN (SELECT i.id FROM invoices i
+  JOIN customers c ON c.id = i.customer_id
+  WHERE i.company_id = :company AND c.code = :customer)"""
+
+# (invoice id, key, customer code, number, issued, due, amount, open, to_chase),
+# amounts in integer cents
+ChaseRow = tuple[int, str, str, str, dt.date, dt.date, int, int, int]
+
+
+def chase_rows(
+    conn: Connection,
+    company: int,
+    as_of: dt.date,
+    *,
+    customer: str | None = None,
+    pending_days: int = PENDING_DAYS,
+) -> Iterator[ChaseRow]:
+    """The invoices ``open_items`` lists with something open (``open`` > 0), as
+    the dunning planner reads them: its figures, amounts in integer cents, the
+    invoice's id, in no particular order. One query; no per-row object but the
+    tuple, each distinct date parsed once.
+    """
+    sql = _CHASED.format(
+        customer_filter="AND c.code = :customer" if customer else "",
+        alloc_filter=f"AND invoice_id {_OF_CUSTOMER}" if customer else "",
+        note_filter=f"AND credit_note_id {_OF_CUSTOMER}" if customer else "",
+        match_filter=f"AND m.invoice_id {_OF_CUSTOMER}" if customer else "",
+    )
+    params = {
+        "company": company,
+        "as_of": as_of,
+        "since": as_of - dt.timedelta(days=pending_days),
+        "customer": customer,
+    }
+    days: dict[object, dt.date] = {}
+    # fetchmany, not a fetch per row
+    rows = chain.from_iterable(conn.execute(text(sql), params).partitions(BATCH))
+    for id_, key, code, number, issued, due, amount, open_, pending in rows:
+        if open_ <= 0:
+            continue
+        first = days.get(issued)
+        if first is None:
+            first = days[issued] = as_date(issued)
+        last = days.get(due)
+        if last is None:
+            last = days[due] = as_date(due)
+        # pending counts up to what is open: to_chase = open - min(pending, open)
+        chase = open_ - pending if open_ > pending else 0
+        yield id_, key, code, number, first, last, int(amount), int(open_), int(chase)
+
+
+def as_date(value: object) -> dt.date:
+    """A date as the driver returns it: a date (PostgreSQL), ISO text (SQLite)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
