@@ -115,7 +115,6 @@ def _customers(conn: Connection, company: int, n: int) -> list[int]:
             account="411",
             language="fr",
             dunning_excluded=False,
-            row_hash="h",
             first_run_id=1,
             changed_run_id=1,
         )
@@ -138,7 +137,6 @@ def _write(conn: Connection, company: int, ids: list[int], n: int, row: Row) -> 
         "label": "",
         "lettering": row.lettering,
         "lettered_on": lettered,
-        "row_hash": "h",
         "first_run_id": 1,
         "changed_run_id": 1,
         "closed_run_id": 1 if row.closed else None,
@@ -167,7 +165,6 @@ def _stale(conn: Connection, company: int, customer: int) -> None:
         "currency": "EUR",
         "journal": "J",
         "label": "",
-        "row_hash": "h",
         "first_run_id": 1,
         "changed_run_id": 1,
     }

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection
@@ -75,3 +76,39 @@ class Growth:
             self.conn.exec_driver_sql(f"ANALYZE {self.table}")
             self.seen += self.pending
             self.pending = 0
+
+
+@contextmanager
+def referenced(conn: Connection) -> Iterator[None]:
+    """Writes whose references hold by construction: PostgreSQL skips checking them.
+
+    For statements that insert rows naming only ids they read in the same
+    transaction (a join, a lookup) from tables the store never deletes from
+    (companies, customers, invoices, payments): the foreign keys cannot fail,
+    yet PostgreSQL checks each of them row by row (a query and a lock per row
+    and key, about half the time of a merge's INSERT). Where the role may set
+    ``session_replication_role`` (a superuser, or granted it: PostgreSQL 15's
+    ``GRANT SET ON PARAMETER``), it is ``replica`` for the block: no trigger,
+    so no foreign-key check, fires; it is put back after. Elsewhere (SQLite,
+    or a role without the right) nothing changes and the checks run.
+    """
+    previous = _replication_role(conn)
+    if previous is None or previous == "replica":
+        yield
+        return
+    conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+    yield  # on an error the transaction is lost, and the setting with it
+    conn.exec_driver_sql(f"SET LOCAL session_replication_role = {previous}")
+
+
+def _replication_role(conn: Connection) -> str | None:
+    """The session's replication role, if it may change it; else None."""
+    if conn.dialect.name != "postgresql":
+        return None
+    allowed = "current_setting('is_superuser') = 'on'"
+    if (conn.dialect.server_version_info or (0,)) >= (15,):
+        allowed = "has_parameter_privilege('session_replication_role', 'SET')"
+    role, may = conn.exec_driver_sql(
+        f"SELECT current_setting('session_replication_role'), {allowed}"
+    ).one()
+    return str(role) if may else None

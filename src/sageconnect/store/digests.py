@@ -19,7 +19,7 @@ from itertools import chain
 
 from sqlalchemy import Connection, bindparam, text
 
-from sageconnect.store.bulk import insert_rows
+from sageconnect.store.bulk import insert_rows, referenced
 
 VOLATILE = 0
 STAGE = "stage_digests"
@@ -160,11 +160,12 @@ def close_empty_customers(conn: Connection, company: int, run: int) -> int:
 
 
 def _keep(conn: Connection, company: int) -> None:
-    conn.execute(
-        text(
-            "INSERT INTO source_entries (company_id, digest, key)"
-            f" SELECT :company, digest, key FROM {STAGE}"
-        ),
-        {"company": company},
-    )
+    with referenced(conn):  # the company syncing
+        conn.execute(
+            text(
+                "INSERT INTO source_entries (company_id, digest, key)"
+                f" SELECT :company, digest, key FROM {STAGE}"
+            ),
+            {"company": company},
+        )
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGE}")

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Date, Row, bindparam, delete, text
 from sageconnect.ledger.matching import METHODS, Match, OpenCredit, OpenDebit, match
 from sageconnect.model.money import to_cents
 from sageconnect.store.allocations import COLUMNS
-from sageconnect.store.bulk import Growth, insert_rows
+from sageconnect.store.bulk import Growth, insert_rows, referenced
 from sageconnect.store.tables import Cents, allocations
 
 CHUNK = 500
@@ -94,7 +94,8 @@ def rematch(
             for customer in chunk
             for m in match(debits.get(customer, ()), payers.get(customer, ()), methods)
         ]
-        insert_rows(conn, "allocations", _COLUMNS, rows)
+        with referenced(conn):  # ids of the open items just read
+            insert_rows(conn, "allocations", _COLUMNS, rows)
         growth.wrote(len(rows))
         total += len(rows)
     return total

@@ -1,10 +1,13 @@
 """Set-based merge of staging tables into the canonical tables.
 
-Each statement runs for one company and one sync run: insert the rows whose key
-is new, update the rows with a value that changed (or that come back after being
-closed), close the rows the source no longer has. Counts come from rowcount.
-Values are compared column by column in SQL, NULL-safe: no digest of each row
-is computed in Python on the way in.
+Each statement runs for one company and one sync run: update the rows with a
+value that changed (or that come back after being closed), close the rows the
+source no longer has, insert the rows whose key is new. Counts come from
+rowcount. Values are compared column by column in SQL, NULL-safe: no digest of
+each row is computed in Python on the way in. The inserts come last: a row
+inserted by this run would be neither updated (same values, open) nor closed
+(staged), so the updates need not pass over them (on a first sync, all of the
+table).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
+from sageconnect.store.bulk import referenced
 from sageconnect.store.staging import Stage
 
 
@@ -40,17 +44,6 @@ def merge(
     cust_col = "customer_id, " if has_customer else ""
     cust_val = "c.id, " if has_customer else ""
     params = {"company": company, "run": run}
-    inserted = conn.execute(
-        text(
-            f"INSERT INTO {target} (company_id, {cust_col}{target_cols},"
-            f" first_run_id, changed_run_id)"
-            f" SELECT :company, {cust_val}{src_cols}, :run, :run"
-            f" FROM {stage.table} s {join}"
-            f" WHERE NOT EXISTS (SELECT 1 FROM {target} t"
-            f" WHERE t.company_id = :company AND t.{keyed} = s.{keyed})"
-        ),
-        params,
-    ).rowcount
     sets = ", ".join(f"{c} = s.{c}" for c in cols if c != keyed)
     cust_set = "customer_id = c.id, " if has_customer else ""
     differs = "IS DISTINCT FROM" if conn.dialect.name == "postgresql" else "IS NOT"
@@ -76,6 +69,18 @@ def merge(
                 f" WHERE company_id = :company AND closed_run_id IS NULL"
                 f" AND NOT EXISTS (SELECT 1 FROM {stage.table} s"
                 f" WHERE s.{keyed} = {target}.{keyed})"
+            ),
+            params,
+        ).rowcount
+    with referenced(conn):  # company and customer ids come from the join
+        inserted = conn.execute(
+            text(
+                f"INSERT INTO {target} (company_id, {cust_col}{target_cols},"
+                f" first_run_id, changed_run_id)"
+                f" SELECT :company, {cust_val}{src_cols}, :run, :run"
+                f" FROM {stage.table} s {join}"
+                f" WHERE NOT EXISTS (SELECT 1 FROM {target} t"
+                f" WHERE t.company_id = :company AND t.{keyed} = s.{keyed})"
             ),
             params,
         ).rowcount

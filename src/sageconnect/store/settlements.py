@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, bindparam, text
 
 from sageconnect.model.records import Reject
+from sageconnect.store.bulk import referenced
 
 _RESOLVED = """
 SELECT s.key, i.customer_id, i.id, p.id, s.amount,
@@ -58,14 +59,15 @@ def settle(
             ),
             params,
         )
-    inserted = conn.execute(
-        text(
-            "INSERT INTO allocations (company_id, key, customer_id, invoice_id,"
-            " payment_id, amount, allocated_on, origin)"
-            f" SELECT :company, r.* , 'source' FROM ({_RESOLVED}) r"
-        ),
-        params,
-    ).rowcount
+    with referenced(conn):  # ids from the join with invoices and payments
+        inserted = conn.execute(
+            text(
+                "INSERT INTO allocations (company_id, key, customer_id, invoice_id,"
+                " payment_id, amount, allocated_on, origin)"
+                f" SELECT :company, r.* , 'source' FROM ({_RESOLVED}) r"
+            ),
+            params,
+        ).rowcount
     unresolved = [
         Reject(
             where=f"allocations/{key}",

@@ -24,7 +24,7 @@ from sageconnect.mapping.protocol import Mapper, Reading
 from sageconnect.model.records import Invoice, Keyed, Payment, Record, Reject
 from sageconnect.store import allocations as alloc
 from sageconnect.store import digests, staging
-from sageconnect.store.bulk import FRESH, Growth
+from sageconnect.store.bulk import FRESH, Growth, referenced
 from sageconnect.store.matching import rematch
 from sageconnect.store.merge import merge, orphans
 from sageconnect.store.rejects import record_rejects
@@ -144,6 +144,8 @@ def _load(
     digest instead of by absence.
     """
     routes = staging.ROUTES
+    if conn.dialect.name == "postgresql":
+        _raise_work_mem(conn)
     for stage, _, _ in routes.values():
         stage.create(conn)
     digested = bool(getattr(reading, "digests", False))
@@ -191,6 +193,22 @@ def _load(
     _settle_and_match(conn, company, run, reading, report, methods=methods)
     for stage, _, _ in routes.values():
         stage.drop(conn)
+
+
+WORK_MEM_KB = 64 * 1024
+
+
+def _raise_work_mem(conn: Connection) -> None:
+    """Sorts and hashes over a whole ledger's rows in memory, for this transaction.
+
+    PostgreSQL's default (4 MB) sends the sort of the customers a first sync
+    touched (one row per item) to disk; a lower setting is raised, never a higher.
+    """
+    current = conn.exec_driver_sql(
+        "SELECT setting::bigint FROM pg_settings WHERE name = 'work_mem'"
+    ).scalar()
+    if current is not None and int(current) < WORK_MEM_KB:
+        conn.exec_driver_sql(f"SET LOCAL work_mem = '{WORK_MEM_KB}kB'")
 
 
 def _stage(
@@ -288,7 +306,8 @@ def _settle_and_match(
     methods: Sequence[str],
 ) -> None:
     touched = alloc.touched_customers(conn, company, run)
-    report.allocations = alloc.refresh(conn, company, touched)
+    with referenced(conn):  # lettering of the open items it reads
+        report.allocations = alloc.refresh(conn, company, touched)
     stated, unresolved, settled = settle(conn, company, complete=reading.complete)
     Growth(conn, "allocations").wrote(stated)  # the matching's plans see them
     report.allocations += stated
