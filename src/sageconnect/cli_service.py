@@ -43,12 +43,7 @@ def register(command: Factory) -> None:
     p.add_argument(
         "--windows", action="store_true", help="the WinSW XML (default on Windows)"
     )
-    p.add_argument(
-        "--unit-dir",
-        type=Path,
-        default=None,
-        help="where units go",
-    )
+    p.add_argument("--unit-dir", type=Path, default=None, help="where units go")
     p.add_argument(
         "--no-enable",
         action="store_true",
