@@ -3,11 +3,14 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, func, insert, select, text
 
-from sageconnect.store.engine import open_store, upgrade
+from sageconnect.store.engine import HEAD, MIGRATIONS, open_store, revision, upgrade
 from sageconnect.store.tables import companies, customers, invoices, metadata
 
 
@@ -30,6 +33,31 @@ def test_upgrading_twice_changes_nothing(store_url: str) -> None:
         assert (
             conn.execute(select(func.count()).select_from(companies)).scalar_one() == 1
         )
+    again.dispose()
+
+
+def test_head_is_the_newest_migration() -> None:
+    """A store at HEAD skips alembic: HEAD must be the newest migration script."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == HEAD
+
+
+def test_a_store_behind_head_is_upgraded_on_open(store_url: str) -> None:
+    """The shortcut for an up-to-date store does not skip a store one migration behind."""
+    engine = open_store(store_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "-1")
+    assert revision(engine) not in (None, HEAD)
+    engine.dispose()
+    again = open_store(store_url)
+    assert revision(again) == HEAD
+    with again.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
     again.dispose()
 
 

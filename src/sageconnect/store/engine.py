@@ -5,14 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from sageconnect.errors import StoreError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+HEAD = "0009"  # the newest migration (a test holds it to alembic's head)
 
 
 def open_store(url: str, *, password: str | None = None) -> Engine:
@@ -43,12 +42,31 @@ def open_store(url: str, *, password: str | None = None) -> Engine:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest revision (a no-op when it is already there)."""
+    """Bring the schema to the newest revision (a no-op when it is already there).
+
+    A store at HEAD is left as it is without loading alembic and its migration
+    scripts: a good part of every command's start-up otherwise.
+    """
+    if revision(engine) == HEAD:
+        return
+    from alembic import command  # noqa: PLC0415 - only when a migration is due
+    from alembic.config import Config as AlembicConfig  # noqa: PLC0415
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
+
+
+def revision(engine: Engine) -> str | None:
+    """The store's schema revision; None for a new (or unreadable) store."""
+    try:
+        with engine.connect() as conn:
+            found = conn.exec_driver_sql("SELECT version_num FROM alembic_version")
+            return str(found.scalar())
+    except SQLAlchemyError:
+        return None
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
