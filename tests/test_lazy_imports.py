@@ -135,6 +135,8 @@ def test_a_sync_and_a_re_sync_import_no_dunning_kpi_or_credit_code(
         )
         assert _unwanted(loaded, NOT_FOR_SYNC) == [], run
         assert "sageconnect.mapping.ledger" in loaded  # it did sync
+        # the first run creates the store; the next finds it up to date
+        assert ("alembic" in loaded) == (run == "sync"), run
 
 
 def test_a_ledger_report_imports_no_kpi_dunning_or_mapping_code(config: Path) -> None:
