@@ -309,3 +309,13 @@ def test_a_credit_note_settles_before_a_same_day_payment(engine: Engine) -> None
         ],
         key=repr,
     )
+
+
+def test_refresh_leaves_the_store_cache_as_it_was(store: Engine) -> None:
+    """The smaller SQLite cache the refresh sorts with is the store's again after."""
+    company = ensure_company(store, "cache", "C", "EUR")
+    with store.begin() as conn:
+        ids = _customers(conn, company, 1)
+        before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+        refresh(conn, company, ids)
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == before == -32768
