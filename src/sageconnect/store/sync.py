@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, insert, select, update
@@ -149,11 +149,12 @@ def _load(
     digested = bool(getattr(reading, "digests", False))
     if digested:
         digests.create(conn)
-    source = (
-        reading.entries(known, rows=True)  # type: ignore[attr-defined]
-        if digested
-        else ((None, (record,)) for record in reading.records())
-    )
+    source: Iterable[tuple[int | None, Iterable[Record | Row]]]
+    if digested:
+        source = reading.entries(known, rows=True)  # type: ignore[attr-defined]
+    else:  # one group of everything; staged rows where the reading gives them
+        rows = getattr(reading, "staged_rows", None)
+        source = [(None, rows() if callable(rows) else reading.records())]
     _stage(conn, source, report, digested)
     shared: list[str] = []
     for stage, _, target in routes.values():
@@ -195,7 +196,7 @@ def _load(
 
 def _stage(
     conn: Connection,
-    source: Iterator[tuple[int | None, Sequence[Record | Row]]],
+    source: Iterable[tuple[int | None, Iterable[Record | Row]]],
     report: SyncReport,
     digested: bool,
 ) -> None:
