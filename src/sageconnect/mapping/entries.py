@@ -214,6 +214,7 @@ class EntriesReading:
                     )
                 if mark is not None:
                     newest.see(row[mark])
+            batch.clear()  # its rows are not held while the next batch is fetched
         if (value := newest.value()) is not None:
             self.state[stream] = value
 
