@@ -145,7 +145,9 @@ def pg_source(pg: str, schema: str = "bench_odbc") -> tuple[str, str]:
         f"Driver={{PostgreSQL Unicode}};Servername={url.hostname};Port={url.port or 5432};"
         f"Database={url.path.lstrip('/')};Username={url.username or 'postgres'}"
     )
-    source = f"{base};UseDeclareFetch=1;Fetch=5000;ConnSettings=SET search_path TO {schema}"
+    source = (
+        f"{base};UseDeclareFetch=1;Fetch=5000;ConnSettings=SET search_path TO {schema}"
+    )
     return base, source
 
 
