@@ -230,8 +230,12 @@ class _Newest:
     def __init__(self, start: str | None) -> None:
         self.text = start
         self.latest: dt.datetime | None = None
+        self.last: Any = None
 
     def see(self, value: Any) -> None:
+        if value is self.last or (type(value) is str and value == self.last):
+            return  # as the previous row's (rows often share their stamp)
+        self.last = value
         if type(value) is dt.datetime and value.tzinfo is None:
             if self.latest is None or value > self.latest:
                 self.latest = value
