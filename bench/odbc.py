@@ -1,6 +1,7 @@
 """Benchmark: reading Sage 100 entries through ODBC, against a bare pyodbc loop.
 
     .venv/bin/python bench/odbc.py [--rows 1000000] [--pg postgresql://postgres@127.0.0.1:5432/test]
+        [--schema bench_odbc]
 
 Builds the seeded Sage 100 fixture (fixtures/sage100/build.py, 100 000 entries),
 copies its F_ECRITUREC lines with shifted EC_No until the table holds --rows,
@@ -137,20 +138,22 @@ def floor_and_sync(
     return found
 
 
-def pg_source(pg: str) -> tuple[str, str]:
+def pg_source(pg: str, schema: str = "bench_odbc") -> tuple[str, str]:
     """psqlODBC connection strings: the admin one, and the source's (cursor fetch)."""
     url = urlsplit(pg)
     base = (
         f"Driver={{PostgreSQL Unicode}};Servername={url.hostname};Port={url.port or 5432};"
         f"Database={url.path.lstrip('/')};Username={url.username or 'postgres'}"
     )
-    source = f"{base};UseDeclareFetch=1;Fetch=5000;ConnSettings=SET search_path TO bench_odbc"
+    source = (
+        f"{base};UseDeclareFetch=1;Fetch=5000;ConnSettings=SET search_path TO {schema}"
+    )
     return base, source
 
 
-def drop_schema(base: str) -> None:
+def drop_schema(base: str, schema: str = "bench_odbc") -> None:
     with pyodbc.connect(base, autocommit=True) as admin:
-        admin.execute("DROP SCHEMA IF EXISTS bench_odbc CASCADE")
+        admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 def main() -> None:
@@ -158,6 +161,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument(
         "--pg", help="PostgreSQL URL, e.g. postgresql://postgres@127.0.0.1:5432/test"
+    )
+    parser.add_argument(
+        "--schema", default="bench_odbc", help="scratch PostgreSQL schema (dropped)"
     )
     args = parser.parse_args()
     build = builder()
@@ -175,8 +181,8 @@ def main() -> None:
             work,
         )
         if args.pg:
-            base, source = pg_source(args.pg)
-            conn = build.connect("postgresql", dsn_string=base, schema="bench_odbc")  # type: ignore[attr-defined]
+            base, source = pg_source(args.pg, args.schema)
+            conn = build.connect("postgresql", dsn_string=base, schema=args.schema)  # type: ignore[attr-defined]
             build.build(
                 conn, "postgresql", customers=2000, entries=BASE_ENTRIES, seed=7
             )  # type: ignore[attr-defined]
@@ -185,7 +191,7 @@ def main() -> None:
             try:
                 rows += measure("psqlODBC", source, "utf-8", work)
             finally:
-                drop_schema(base)
+                drop_schema(base, args.schema)
     print(write_results("odbc", rows))
 
 

@@ -90,20 +90,22 @@ def test_a_french_locale_reads_amounts_and_names_exactly(
 
 
 def killing_rows(admin: Any, after: int) -> Any:
-    """OdbcSource.rows, but the server kills our session once ``after`` rows are read."""
-    original = OdbcSource.rows
+    """OdbcSource.batches, but the server kills our session once ``after`` rows are read."""
+    original = OdbcSource.batches
 
-    def rows(
+    def batches(
         self: OdbcSource, sql: str, params: Sequence[Any] = ()
-    ) -> Iterator[tuple[list[str], Any]]:
+    ) -> Iterator[tuple[list[str], list[Any]]]:
         pid = self._conn.execute("SELECT pg_backend_pid()").fetchval()
-        for n, item in enumerate(original(self, sql, params)):
-            if n == after:
+        read = 0
+        for names, batch in original(self, sql, params):
+            if read <= after < read + len(batch):
                 with admin() as conn:
                     conn.execute("SELECT pg_terminate_backend(?)", pid)
-            yield item
+            read += len(batch)
+            yield names, batch
 
-    return rows
+    return batches
 
 
 def test_a_connection_killed_mid_read_fails_cleanly_then_recovers(
@@ -117,7 +119,7 @@ def test_a_connection_killed_mid_read_fails_cleanly_then_recovers(
     try:
         config = load(write_config(tmp_path, db, "fetch_size = 100\n"))
         engine = open_store(f"sqlite:///{tmp_path / 'store.db'}")
-        monkeypatch.setattr(OdbcSource, "rows", killing_rows(db.admin, after=500))
+        monkeypatch.setattr(OdbcSource, "batches", killing_rows(db.admin, after=500))
         from sageconnect import logs  # noqa: PLC0415
 
         logs.configure("info", "json")
@@ -210,7 +212,7 @@ def test_a_kill_during_a_later_sync_leaves_the_store_as_it_was(
             deleted = conn.execute("DELETE FROM F_ECRITUREC WHERE EC_No = ?", last)
             assert deleted.rowcount == 1
         before = store_state(engine, clock)
-        monkeypatch.setattr(OdbcSource, "rows", killing_rows(db.admin, after=500))
+        monkeypatch.setattr(OdbcSource, "batches", killing_rows(db.admin, after=500))
         with pytest.raises(SourceUnavailable):
             sync_company(config, "acme", engine, clock, full=True)
         assert store_state(engine, clock) == before

@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
 
 from sageconnect.clock import FixedClock
 from sageconnect.config import Config, load
-from sageconnect.jobs import sync_company
+from sageconnect.jobs import build_mapper, sync_company
+from sageconnect.mapping.documents import record
+from sageconnect.mapping.entries import EntriesReading
+from sageconnect.model.records import Invoice, Payment
+from sageconnect.store.engine import open_store
 from sageconnect.store.queries import balances, company_ids
-from sageconnect.store.tables import contacts, customers
+from sageconnect.store.tables import (
+    allocations,
+    checkpoints,
+    contacts,
+    customers,
+    invoices,
+    payments,
+)
 from support import SageDb, fec_lines, write_config
 
 # Sage's balance: every customer line, but opening lines only in the first period
@@ -228,3 +241,49 @@ def test_switching_a_company_from_files_to_odbc_reads_everything(
     sync_company(load(path), "acme", store, clock)
     report = sync_company(config_for(tmp_path, sage), "acme", store, clock)
     assert (report.status, report.full_read) == ("completed", True)
+
+
+def test_staged_rows_store_what_records_store(
+    sage: SageDb, tmp_path: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sync's staged rows (EntriesReading.staged_rows) leave the store exactly as
+    the records do: every row of every table the sync writes, and the checkpoint."""
+    config = config_for(tmp_path, sage)
+    staged = open_store(f"sqlite:///{tmp_path / 'staged.db'}")
+    by_record = open_store(f"sqlite:///{tmp_path / 'records.db'}")
+    try:
+        sync_company(config, "acme", staged, clock)
+        monkeypatch.delattr(EntriesReading, "staged_rows")
+        sync_company(config, "acme", by_record, clock)
+        tables = (customers, contacts, invoices, payments, allocations, checkpoints)
+        found = [dump(staged, t) for t in tables]
+        assert found == [dump(by_record, t) for t in tables]
+        assert len(found[2]) > 100
+        assert len(found[3]) > 100
+        assert len(found[4]) > 100
+    finally:
+        staged.dispose()
+        by_record.dispose()
+
+
+def test_staged_rows_are_the_records(
+    sage: SageDb, tmp_path: Path, clock: FixedClock
+) -> None:
+    """Read by read, staged rows stand for the records, rejects included, and the
+    watermarks the next read starts from are the same."""
+    mapper = build_mapper(config_for(tmp_path, sage), "acme", clock)
+    by_record = mapper.read(None, full=True)
+    staged = mapper.read(None, full=True)
+    assert isinstance(staged, EntriesReading)
+    assert by_record is not None
+    records = list(by_record.records())
+    rows = [record(r) if isinstance(r, tuple) else r for r in staged.staged_rows()]
+    assert rows == records
+    assert sum(isinstance(r, Invoice | Payment) for r in records) > 100
+    assert staged.checkpoint() == by_record.checkpoint()
+    assert "entries" in json.loads(staged.checkpoint())
+
+
+def dump(engine: Engine, table: Any) -> list[tuple[Any, ...]]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(select(table).order_by(*table.c))]

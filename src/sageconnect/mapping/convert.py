@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -31,6 +31,7 @@ Kind = Literal[
 ]
 _NULL_DATES = (dt.date(1753, 1, 1), dt.date(1900, 1, 1))
 _ARITY = {"period_day": 2, "amount_sense": 2}
+T = TypeVar("T")
 
 
 class FieldSpec(BaseModel):
@@ -122,9 +123,10 @@ def _decimal(spec: FieldSpec, cols: list[tuple[str, int]]) -> Getter:
 
 def _date(spec: FieldSpec, cols: list[tuple[str, int]]) -> Getter:
     name, i = cols[0]
+    convert = _memo(lambda value: _to_date(name, value, spec.format))
 
     def get(row: Sequence[Any]) -> dt.date | None:
-        return _to_date(name, row[i], spec.format)
+        return convert(row[i])
 
     return get
 
@@ -160,14 +162,48 @@ def _enum(spec: FieldSpec, cols: list[tuple[str, int]]) -> Getter:
 def _period_day(_spec: FieldSpec, cols: list[tuple[str, int]]) -> Getter:
     (period_name, p), (day_name, d) = cols
 
-    def get(row: Sequence[Any]) -> dt.date:
-        start = _to_date(period_name, row[p])
+    def day(values: tuple[Any, Any]) -> dt.date:
+        period, number = values
+        start = _to_date(period_name, period)
         if start is None:
-            raise ConvertError(period_name, row[p], "no period date")
+            raise ConvertError(period_name, period, "no period date")
         try:
-            return start + dt.timedelta(days=int(row[d]) - 1)
+            return start + dt.timedelta(days=int(number) - 1)
         except (TypeError, ValueError):
-            raise ConvertError(day_name, row[d], "not a day number") from None
+            raise ConvertError(day_name, number, "not a day number") from None
+
+    convert = _memo(day)
+
+    def get(row: Sequence[Any]) -> dt.date:
+        return convert((row[p], row[d]))
+
+    return get
+
+
+MEMO = 4096  # distinct values a converter remembers (dates repeat: few distinct)
+
+
+def _memo(convert: Callable[[Any], T]) -> Callable[[Any], T]:
+    """``convert`` remembering what it gave for the last few thousand distinct
+    values (a value that does not convert is converted again, and raises again).
+
+    Values that compare equal convert alike: dates, datetimes and texts never
+    compare equal to one another.
+    """
+    known: dict[Any, T] = {}
+
+    def get(value: Any) -> T:
+        try:
+            return known[value]
+        except KeyError:
+            pass
+        except TypeError:  # unhashable
+            return convert(value)
+        result = convert(value)
+        if len(known) >= MEMO:
+            known.clear()
+        known[value] = result
+        return result
 
     return get
 

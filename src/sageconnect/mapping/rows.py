@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sageconnect.mapping.convert import ConvertError, Getter, compile_field, field_spec
-from sageconnect.mapping.documents import DocumentMaker
-from sageconnect.mapping.ledger_line import LedgerLine
+from sageconnect.mapping.documents import DocumentMaker, Row, record
+from sageconnect.mapping.ledger_line import LineCents
 from sageconnect.mapping.spec import (
     AnyStream,
     FieldRef,
 )
+from sageconnect.model.money import to_cents
 from sageconnect.model.records import Contact, Customer, Record, Settlement
 
 
@@ -68,29 +68,68 @@ class RowBuilder:
         )
 
     def entry(self, get: dict[str, Getter], row: Sequence[Any]) -> Record:
-        values = {name: getter(row) for name, getter in get.items()}
-        date: dt.date = values["date"]
-        line = LedgerLine(
-            line=0,
-            journal=values.get("journal", ""),
-            entry=values.get("entry", ""),
-            date=date,
-            account="",
-            customer=values["customer"],
-            customer_name="",
-            piece=values.get("piece", ""),
-            piece_date=values.get("issued"),
-            label=values.get("label", ""),
-            amount=values["amount"],
-            lettering=values.get("lettering", ""),
-            lettered_on=values.get("lettered_on"),
-            currency="",
-            currency_amount=None,
-            due=values.get("due"),
+        return record(self.entry_maker(get)(row))
+
+    def entry_maker(self, get: dict[str, Getter]) -> Callable[[Sequence[Any]], Row]:
+        """A function row -> staged Row (see documents.Row) for ``get``'s query.
+
+        What ``entry`` gives, without the record: the getters are read in the
+        mapping's field order (the first bad one is the one a Reject names), an
+        absent optional field is empty.
+        """
+        key, customer, kind, date, amount = (
+            get[name] for name in ("key", "customer", "kind", "date", "amount")
         )
-        if not line.customer:
-            raise ConvertError("customer", None, "no customer account")
-        return self.documents.make(values["kind"], values["key"], line)
+        journal: Getter = get.get("journal", _empty)
+        entry: Getter = get.get("entry", _empty)
+        piece: Getter = get.get("piece", _empty)
+        label: Getter = get.get("label", _empty)
+        lettering: Getter = get.get("lettering", _empty)
+        issued: Getter = get.get("issued", _none)
+        due: Getter = get.get("due", _none)
+        lettered_on: Getter = get.get("lettered_on", _none)
+        document = self.documents.row
+
+        def make(row: Sequence[Any]) -> Row:
+            # The mapping's field order (spec.EntryFields): the first bad field
+            # is the one a Reject names.
+            k, who, what, day, money = (
+                key(row),
+                customer(row),
+                kind(row),
+                date(row),
+                amount(row),
+            )
+            jo, en, pi, on, ech, la, le, le_on = (
+                journal(row),
+                entry(row),
+                piece(row),
+                issued(row),
+                due(row),
+                label(row),
+                lettering(row),
+                lettered_on(row),
+            )
+            if not who:
+                raise ConvertError("customer", None, "no customer account")
+            return document(
+                what,
+                k,
+                LineCents(
+                    0, jo, en, day, "", who, "", pi, on, la,
+                    to_cents(money), le, le_on, "", None, ech,
+                ),
+            )  # fmt: skip
+
+        return make
+
+
+def _empty(_row: Sequence[Any]) -> str:
+    return ""
+
+
+def _none(_row: Sequence[Any]) -> None:
+    return None
 
 
 def compile_fields(

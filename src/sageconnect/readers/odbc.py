@@ -123,7 +123,15 @@ class OdbcSource:
     def rows(
         self, sql: str, params: Sequence[Any] = ()
     ) -> Iterator[tuple[list[str], Any]]:
-        """Yield (column names, row) for each row, fetched in batches; values bound.
+        """Yield (column names, row) for each row (see ``batches``)."""
+        for names, batch in self.batches(sql, params):
+            for row in batch:
+                yield names, row
+
+    def batches(
+        self, sql: str, params: Sequence[Any] = ()
+    ) -> Iterator[tuple[list[str], list[Any]]]:
+        """Yield (column names, rows) for each batch fetched; values bound.
 
         Where the driver refuses a query timeout (psqlODBC), a watchdog cancels the
         statement when nothing has come for ``query_timeout`` seconds (waiting for
@@ -142,8 +150,8 @@ class OdbcSource:
                 watchdog.reset()
                 while batch := cursor.fetchmany(self.settings.fetch_size):
                     watchdog.reset()
-                    for row in batch:
-                        yield names, row
+                    yield names, batch
+                    del batch  # not held while the next one is fetched
             cursor.close()
         except pyodbc.Error as exc:
             if watchdog.fired:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, insert, select, update
@@ -151,11 +151,12 @@ def _load(
     digested = bool(getattr(reading, "digests", False))
     if digested:
         digests.create(conn)
-    source = (
-        reading.entries(known, rows=True)  # type: ignore[attr-defined]
-        if digested
-        else ((None, (record,)) for record in reading.records())
-    )
+    source: Iterable[tuple[int | None, Iterable[Record | Row]]]
+    if digested:
+        source = reading.entries(known, rows=True)  # type: ignore[attr-defined]
+    else:  # one group of everything; staged rows where the reading gives them
+        rows = getattr(reading, "staged_rows", None)
+        source = [(None, rows() if callable(rows) else reading.records())]
     _stage(conn, source, report, digested)
     shared: list[str] = []
     for stage, _, target in routes.values():
@@ -213,7 +214,7 @@ def _raise_work_mem(conn: Connection) -> None:
 
 def _stage(
     conn: Connection,
-    source: Iterator[tuple[int | None, Sequence[Record | Row]]],
+    source: Iterable[tuple[int | None, Iterable[Record | Row]]],
     report: SyncReport,
     digested: bool,
 ) -> None:
