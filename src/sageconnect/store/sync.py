@@ -151,13 +151,7 @@ def _load(
     digested = bool(getattr(reading, "digests", False))
     if digested:
         digests.create(conn)
-    source: Iterable[tuple[int | None, Iterable[Record | Row]]]
-    if digested:
-        source = reading.entries(known, rows=True)  # type: ignore[attr-defined]
-    else:  # one group of everything; staged rows where the reading gives them
-        rows = getattr(reading, "staged_rows", None)
-        source = [(None, rows() if callable(rows) else reading.records())]
-    _stage(conn, source, report, digested)
+    _stage(conn, _source(reading, known, digested), report, digested)
     shared: list[str] = []
     for stage, _, target in routes.values():
         shutdown.check()
@@ -194,6 +188,17 @@ def _load(
     _settle_and_match(conn, company, run, reading, report, methods=methods)
     for stage, _, _ in routes.values():
         stage.drop(conn)
+
+
+def _source(
+    reading: Reading, known: digests.Known | None, digested: bool
+) -> Iterable[tuple[int | None, Iterable[Record | Row]]]:
+    """What to stage: (digest, records) by entry, or one group of everything;
+    staged rows where the reading gives them."""
+    if digested:
+        return reading.entries(known, rows=True)  # type: ignore[attr-defined,no-any-return]
+    rows = getattr(reading, "staged_rows", None)
+    return [(None, rows() if callable(rows) else reading.records())]
 
 
 WORK_MEM_KB = 64 * 1024
