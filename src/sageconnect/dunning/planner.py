@@ -13,13 +13,15 @@ all its overdue items, worded at the highest step reached.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gc
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from operator import attrgetter
+from typing import ParamSpec, TypeVar
 
 from sageconnect.dunning.interest import Rates, interest
 from sageconnect.dunning.message import Line, Notice, Recipient, Sender
@@ -113,6 +115,32 @@ class Company:
     currency: str = "EUR"
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _without_cyclic_gc(fn: Callable[P, R]) -> Callable[P, R]:
+    """Pause the cyclic garbage collector while ``fn`` runs.
+
+    Planning a million items makes a few million short-lived objects and no
+    reference cycle, and each of the collections they would trigger walks
+    every object of the process.
+    """
+
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if collecting:
+                gc.enable()
+
+    return run
+
+
+@_without_cyclic_gc
 def plan(
     *,
     company: Company,
@@ -124,41 +152,7 @@ def plan(
     rates: Rates,
     as_of: dt.date,
 ) -> Plan:
-    """The reminders due on ``as_of``, and why each other open item has none.
-
-    The cyclic garbage collector is paused meanwhile: planning a million items
-    makes a few million short-lived objects and no reference cycle, and each of
-    the collections they would trigger walks every object of the process.
-    """
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return _plan(
-            company=company,
-            debtors=debtors,
-            items=items,
-            pauses=pauses,
-            done=done,
-            settings=settings,
-            rates=rates,
-            as_of=as_of,
-        )
-    finally:
-        if collecting:
-            gc.enable()
-
-
-def _plan(
-    *,
-    company: Company,
-    debtors: Iterable[Debtor],
-    items: Iterable[Item],
-    pauses: Iterable[Pause],
-    done: Iterable[Done],
-    settings: DunningConfig,
-    rates: Rates,
-    as_of: dt.date,
-) -> Plan:
+    """The reminders due on ``as_of``, and why each other open item has none."""
     by_customer: dict[str, list[Item]] = defaultdict(list)
     for item in items:
         by_customer[item.customer].append(item)
