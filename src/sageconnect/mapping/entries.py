@@ -19,7 +19,7 @@ from typing import Any
 from sageconnect.errors import SourceUnavailable
 from sageconnect.mapping.convert import ConvertError, Getter
 from sageconnect.mapping.diagnosis import Check
-from sageconnect.mapping.documents import DocumentMaker, LedgerSettings, Row, record
+from sageconnect.mapping.documents import DocumentMaker, LedgerSettings, Row
 from sageconnect.mapping.rows import RowBuilder, compile_fields, safe_key
 from sageconnect.mapping.spec import (
     AnyStream,
@@ -162,17 +162,13 @@ class EntriesReading:
         return self._items(staged=True)
 
     def _items(self, *, staged: bool) -> Iterator[Record | Row]:
-        entry_maker = self.mapper.rows.entry_maker
+        rows = self.mapper.rows
         with OdbcSource(self.mapper.odbc) as source:
             for name, spec, build in self.mapper.streams:
                 since = self.window.get(name, EPOCH)
                 maker: Maker = functools.partial(functools.partial, build)
                 if name == "entries":
-                    maker = (
-                        entry_maker
-                        if staged
-                        else lambda get: _records(entry_maker(get))
-                    )
+                    maker = rows.entry_maker if staged else rows.entry_records
                 yield from self._stream(source, name, spec, since, maker)
 
     def checkpoint(self) -> str:
@@ -247,12 +243,6 @@ class _Newest:
             self.see(_timestamp(self.latest))
             self.latest = None
         return self.text
-
-
-def _records(
-    make: Callable[[Sequence[Any]], Row],
-) -> Callable[[Sequence[Any]], Record]:
-    return lambda row: record(make(row))
 
 
 def _position(names: Sequence[str], column: str | None) -> int | None:

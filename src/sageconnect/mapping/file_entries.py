@@ -8,6 +8,7 @@ read (same bytes, same mapping) are not read again.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,9 @@ from sageconnect.mapping.snapshot import fingerprint
 from sageconnect.mapping.spec import CustomersSpec, EntriesSpec, MappingSpec
 from sageconnect.model.records import Record, Reject
 from sageconnect.readers.files import read_rows, sniff
+
+Binder = Callable[[dict[str, Getter]], Callable[[Sequence[Any]], Record]]
+"""Binds a file's getters once; gives the builder of each of its rows."""
 
 
 class FileEntriesMapper:
@@ -88,15 +92,18 @@ class FileEntriesReading:
 
     def records(self) -> Iterator[Record]:
         m = self.mapper
-        builders = (m.rows.customer, m.rows.entry)
-        for (spec, path), build in zip(m.streams, builders, strict=True):
-            yield from self._file(spec, path, build)
+        binders: tuple[Binder, Binder] = (
+            partial(partial, m.rows.customer),
+            m.rows.entry_records,
+        )
+        for (spec, path), bind in zip(m.streams, binders, strict=True):
+            yield from self._file(spec, path, bind)
 
     def _file(
         self,
         spec: CustomersSpec | EntriesSpec,
         path: Path,
-        build: Callable[[dict[str, Getter], Sequence[Any]], Record],
+        bind: Binder,
     ) -> Iterator[Record]:
         file = self.mapper.spec.file
         encoding = self.mapper.settings.encoding
@@ -113,13 +120,14 @@ class FileEntriesReading:
             raise SourceUnavailable(
                 str(path), f"header lacks column {exc.column}"
             ) from None
+        build = bind(getters)  # once per file, not per row
         for row in read_rows(path, fmt):
             if isinstance(row, Reject):
                 yield row
                 continue
             number, fields = row
             try:
-                yield build(getters, fields)
+                yield build(fields)
             except ConvertError as bad:
                 yield Reject(
                     where=str(path),

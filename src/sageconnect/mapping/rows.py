@@ -68,7 +68,14 @@ class RowBuilder:
         )
 
     def entry(self, get: dict[str, Getter], row: Sequence[Any]) -> Record:
-        return record(self.entry_maker(get)(row))
+        return self.entry_records(get)(row)
+
+    def entry_records(
+        self, get: dict[str, Getter]
+    ) -> Callable[[Sequence[Any]], Record]:
+        """``entry`` bound to ``get`` once, for every row of a query or file."""
+        make = self.entry_maker(get)
+        return lambda row: record(make(row))
 
     def entry_maker(self, get: dict[str, Getter]) -> Callable[[Sequence[Any]], Row]:
         """A function row -> staged Row (see documents.Row) for ``get``'s query.
