@@ -18,11 +18,11 @@ from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Connection, Engine, Table, insert, select
+from sqlalchemy import Connection, Engine, Table, insert, select, text
 
 from sageconnect.ledger.lettering import Item, allocate
 from sageconnect.model.money import from_cents
-from sageconnect.store.allocations import refresh
+from sageconnect.store.allocations import refresh, remember, start, touch
 from sageconnect.store.sync import ensure_company
 from sageconnect.store.tables import allocations, customers, invoices, payments
 
@@ -143,16 +143,70 @@ def _write(conn: Connection, company: int, ids: list[int], n: int, row: Row) -> 
     }
     if row.payment:
         table, values = payments, {"kind": "receipt", "received": day, "reference": ""}
-        side = "payment"
     else:
         table = invoices
         values = {"number": key, "kind": "invoice", "issued": day, "due": day}
         values["due_source"] = "source"
-        side = "invoice" if row.cents > 0 else "credit_note"
-    new = _insert(conn, table, **common, **values)
+    return _item(_insert(conn, table, **common, **values), row, key)
+
+
+def _item(new: int, row: Row, key: str) -> Item:
+    """The stored row as ``allocate`` sees it."""
+    day = D + dt.timedelta(days=row.day)
+    lettered = None if row.lettered_on is None else D + dt.timedelta(row.lettered_on)
+    side = "payment" if row.payment else "invoice" if row.cents > 0 else "credit_note"
     amount = abs(from_cents(row.cents))
-    code = row.lettering or ""
-    return Item(new, side, amount, day, code, lettered, key)
+    return Item(new, side, amount, day, row.lettering or "", lettered, key)
+
+
+EDITS = st.lists(
+    st.tuples(
+        st.integers(0, 60),
+        st.sampled_from(["code", "uncode", "close", "reopen", "amount", "day"]),
+        st.sampled_from(["A", "a", "B", "é"]),
+        AMOUNTS,
+    ),
+    max_size=5,
+)
+
+
+def _edit(
+    conn: Connection, company: int, row: Row, item: Item, edit: tuple[str, str, int]
+) -> Row:
+    """Change one stored item as a later run's merge would (changed_run_id 2,
+    what it overwrites remembered first); the new row."""
+    what, code, cents = edit
+    new = {
+        "code": replace(row, lettering=code),
+        "uncode": replace(row, lettering=None, lettered_on=None),
+        "close": replace(row, closed=True),
+        "reopen": replace(row, closed=False),
+        "amount": replace(row, cents=cents if row.payment else row.cents + cents),
+        "day": replace(row, day=(row.day + 1) % 4),
+    }[what]
+    if not new.payment and (new.cents > 0) != (row.cents > 0):
+        new = replace(new, cents=row.cents)  # an invoice stays on its side
+    table = payments if row.payment else invoices
+    conn.exec_driver_sql("DROP TABLE IF EXISTS edit")  # staged as a sync would
+    conn.exec_driver_sql("CREATE TEMPORARY TABLE edit (key TEXT, lettering TEXT)")
+    conn.execute(
+        text("INSERT INTO edit VALUES (:key, :code)"),
+        {"key": item.key, "code": new.lettering},
+    )
+    remember(conn, company, "edit", table.name)
+    day = D + dt.timedelta(days=new.day)
+    values = {
+        "amount": from_cents(new.cents),
+        "lettering": new.lettering,
+        "lettered_on": None
+        if new.lettered_on is None
+        else D + dt.timedelta(new.lettered_on),
+        "closed_run_id": 2 if new.closed else None,
+        "changed_run_id": 2,
+        ("received" if row.payment else "issued"): day,
+    }
+    conn.execute(table.update().where(table.c.id == item.id).values(**values))
+    return new
 
 
 def _stale(conn: Connection, company: int, customer: int) -> None:
@@ -268,6 +322,47 @@ def test_refresh_allocates_as_the_reference_does(
     assert after == expected
     assert count == sum(1 for row in after if row[0] in chosen)
     assert len(matched) == len(ids)
+
+
+@PROPERTY
+@given(ledger=ledgers, edits=EDITS)
+def test_refresh_of_the_groups_a_run_touched_equals_a_whole_refresh(
+    engine: Engine,
+    ledger: list[Row],
+    edits: list[tuple[int, str, str, int]],
+) -> None:
+    """After a run changed a few items (code set, removed or changed, item closed
+    or reopened, amount or day changed), refreshing only the lettering groups
+    the run touched leaves the allocations ``allocate`` makes of every
+    customer's open lettered items, as a refresh of everything would."""
+    company = ensure_company(engine, f"g{uuid.uuid4().hex[:12]}", "G", "EUR")
+    with engine.begin() as conn:
+        ids = _customers(conn, company, 3)
+        for customer in ids:
+            _stale(conn, company, customer)
+        written = [_write(conn, company, ids, n, row) for n, row in enumerate(ledger)]
+        refresh(conn, company, ids)  # what the first run left
+        start(conn)
+        for index, what, code, cents in edits if ledger else []:
+            n = index % len(ledger)
+            ledger[n] = _edit(conn, company, ledger[n], written[n], (what, code, cents))
+        touched = touch(conn, company, 2, whole=2)
+        assert touched.groups
+        count = refresh(conn, company)
+        after = _stored(conn, company)
+    items: dict[int, list[Item]] = {c: [] for c in ids}
+    for n, row in enumerate(ledger):
+        if row.lettering is not None and not row.closed:
+            items[ids[row.customer]].append(
+                _item(written[n].id, row, f"{row.prefix}{n}")
+            )
+    expected = sorted([a for c in ids for a in _expected(c, items[c])], key=repr)
+    assert after == expected
+    changed = (
+        {ids[ledger[i % len(ledger)].customer] for i, *_ in edits} if ledger else set()
+    )
+    assert set(touched.customers) == changed
+    assert count <= len(after)
 
 
 def test_refresh_of_no_customer_changes_nothing(engine: Engine) -> None:

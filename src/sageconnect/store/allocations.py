@@ -13,13 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NamedTuple
 
-from sqlalchemy import Connection, select, text, union
+from sqlalchemy import Connection, text
 
 from sageconnect.store.bulk import Growth, insert_rows
-from sageconnect.store.tables import allocations, invoices, payments
 
 TOUCHED = "alloc_touched"  # the touched customers, one row each: memory stays flat
+CHANGED = "alloc_changed"  # the items a run changed
+GROUPS = "alloc_groups"  # the lettering groups (customer, code) a run touched
+PREVIOUS = "alloc_previous"  # groups items left: their code before a merge changed it
 
 COLUMNS = (
     "company_id",
@@ -41,12 +44,12 @@ WITH lettered AS (
   SELECT i.customer_id AS customer, i.lettering AS code, i.id, i.key,
          i.issued AS day, CASE WHEN i.amount > 0 THEN 0 ELSE 1 END AS side,
          ABS(i.amount) AS amount, COALESCE(i.lettered_on, i.issued) AS on_day
-  FROM {touched} t JOIN invoices i ON i.customer_id = t.id
+  FROM {scope} JOIN invoices i ON i.customer_id = {on_invoices}
   WHERE i.lettering IS NOT NULL AND i.closed_run_id IS NULL
   UNION ALL
   SELECT p.customer_id, p.lettering, p.id, p.key, p.received, 2, ABS(p.amount),
          COALESCE(p.lettered_on, p.received)
-  FROM {touched} t JOIN payments p ON p.customer_id = t.id
+  FROM {scope} JOIN payments p ON p.customer_id = {on_payments}
   WHERE p.lettering IS NOT NULL AND p.closed_run_id IS NULL
 ), grouped AS (
   SELECT customer, code, id, key, day, side, amount,
@@ -76,33 +79,148 @@ ORDER BY d.customer, d.code{collate}, d.hi, c.hi
 """
 
 
-def refresh(conn: Connection, company: int, touched: list[int]) -> int:
-    """Recompute lettering allocations of the ``touched`` customers.
+def refresh(conn: Connection, company: int, touched: list[int] | None = None) -> int:
+    """Recompute lettering allocations: of the ``touched`` customers, all their
+    groups; without, of the groups :func:`touch` put in GROUPS.
 
-    Returns how many allocations the touched customers now have.
+    Returns how many allocations the refreshed groups now have.
     """
-    pg = conn.dialect.name == "postgresql"
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {TOUCHED}")
-    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {TOUCHED} (id INTEGER PRIMARY KEY)")
-    insert_rows(conn, TOUCHED, ("id",), ((c,) for c in touched))
-    if pg:
-        conn.exec_driver_sql(f"ANALYZE {TOUCHED}")  # temporary: no statistics
+    if touched is not None:
+        _table(conn, TOUCHED, "id INTEGER PRIMARY KEY")
+        insert_rows(conn, TOUCHED, ("id",), ((c,) for c in touched))
+        _analyze(conn, TOUCHED)
+        scope, where = f"{TOUCHED} t", f"customer_id IN (SELECT id FROM {TOUCHED})"
+        on_invoices, on_payments = "t.id", "t.id"
+    else:
+        scope = f"{GROUPS} t"
+        where = f"(customer_id, lettering) IN (SELECT customer, code FROM {GROUPS})"
+        on_invoices = "t.customer AND i.lettering = t.code"
+        on_payments = "t.customer AND p.lettering = t.code"
     deleted = conn.exec_driver_sql(
-        "DELETE FROM allocations WHERE origin = 'lettering'"
-        f" AND customer_id IN (SELECT id FROM {TOUCHED})"
+        f"DELETE FROM allocations WHERE origin = 'lettering' AND {where}"
     ).rowcount
+    pg = conn.dialect.name == "postgresql"
     sql = _REFRESH.format(
         columns=", ".join(COLUMNS),
-        touched=TOUCHED,
+        scope=scope,
+        on_invoices=on_invoices,
+        on_payments=on_payments,
         collate=' COLLATE "C"' if pg else "",  # allocate compares keys as str
         least="LEAST" if pg else "MIN",
         greatest="GREATEST" if pg else "MAX",
     )
     with _small_sorts(conn):
         total = conn.execute(text(sql), {"company": company}).rowcount
-    conn.exec_driver_sql(f"DROP TABLE {TOUCHED}")
+    conn.exec_driver_sql(f"DROP TABLE {TOUCHED if touched is not None else GROUPS}")
     Growth(conn, "allocations").wrote(deleted + total)  # the next plans see them
     return total
+
+
+def start(conn: Connection) -> None:
+    """Before a sync's merges: nothing remembered yet (see :func:`remember`)."""
+    _table(conn, PREVIOUS, "customer INTEGER, code TEXT")
+
+
+def remember(conn: Connection, company: int, staged: str, target: str) -> None:
+    """Before merging ``staged`` rows into ``target`` (invoices or payments): the
+    lettering groups of the items whose code they change, which the merge
+    overwrites. Such a group must be refreshed: its allocations, and the date
+    they take from every member (zero amounts too), may change."""
+    differs = "IS DISTINCT FROM" if conn.dialect.name == "postgresql" else "IS NOT"
+    conn.execute(
+        text(
+            f"INSERT INTO {PREVIOUS} (customer, code)"
+            f" SELECT t.customer_id, t.lettering FROM {staged} s JOIN {target} t"
+            " ON t.company_id = :company AND t.key = s.key"
+            f" WHERE t.lettering IS NOT NULL AND t.lettering {differs} s.lettering"
+        ),
+        {"company": company},
+    )
+
+
+class Touched(NamedTuple):
+    """What a run changed: the customers to match again, and the lettering
+    groups to refresh (in GROUPS), or None to refresh those customers whole."""
+
+    customers: list[int]
+    groups: bool
+
+
+WHOLE = 0.25  # share of a company's items changed from which customers refresh whole
+
+
+def touch(conn: Connection, company: int, run: int, *, whole: float = WHOLE) -> Touched:
+    """The customers whose items ``run`` changed, or whose allocations name one.
+
+    When the run changed few of the company's items, the lettering groups to
+    refresh go to a table of their own (GROUPS): those the changed items are in
+    now, and those they were in before (a code changed or removed: PREVIOUS,
+    filled by :func:`remember`, and the groups they were allocated in).
+    The other groups of the same customers keep their allocations: a group's
+    allocations depend on its own open items alone. When it changed many (a
+    first sync), the touched customers are refreshed whole, which costs less.
+    """
+    params = {"company": company, "run": run}
+    _table(conn, CHANGED, "customer INTEGER, code TEXT, id INTEGER, side INTEGER")
+    changed = conn.execute(
+        text(
+            f"INSERT INTO {CHANGED} (customer, code, id, side)"
+            " SELECT customer_id, lettering, id, 0 FROM invoices"
+            " WHERE company_id = :company AND changed_run_id = :run"
+            " UNION ALL SELECT customer_id, lettering, id, 1 FROM payments"
+            " WHERE company_id = :company AND changed_run_id = :run"
+        ),
+        params,
+    ).rowcount
+    total = conn.execute(
+        text(
+            "SELECT (SELECT COUNT(*) FROM invoices WHERE company_id = :company)"
+            " + (SELECT COUNT(*) FROM payments WHERE company_id = :company)"
+        ),
+        params,
+    ).scalar_one()
+    conn.exec_driver_sql(f"CREATE INDEX ix_{CHANGED} ON {CHANGED} (side, id)")
+    _analyze(conn, CHANGED)
+    named = f"""
+      SELECT a.customer_id, a.lettering, a.origin FROM allocations a
+      WHERE a.invoice_id IN (SELECT id FROM {CHANGED} WHERE side = 0)
+      UNION ALL
+      SELECT a.customer_id, a.lettering, a.origin FROM allocations a
+      WHERE a.credit_note_id IN (SELECT id FROM {CHANGED} WHERE side = 0)
+      UNION ALL
+      SELECT a.customer_id, a.lettering, a.origin FROM allocations a
+      WHERE a.payment_id IN (SELECT id FROM {CHANGED} WHERE side = 1)"""
+    groups = changed < whole * total
+    if groups:
+        _table(
+            conn, GROUPS, "customer INTEGER, code TEXT, PRIMARY KEY (customer, code)"
+        )
+        conn.exec_driver_sql(
+            f"INSERT INTO {GROUPS} (customer, code)"
+            f" SELECT customer, code FROM {CHANGED} WHERE code IS NOT NULL"
+            f" UNION SELECT customer, code FROM {PREVIOUS}"
+            f" UNION SELECT customer_id, lettering FROM ({named}) n"
+            " WHERE origin = 'lettering' AND lettering IS NOT NULL"
+        )
+        _analyze(conn, GROUPS)
+    customers = conn.exec_driver_sql(
+        f"SELECT customer FROM {CHANGED} UNION SELECT customer_id FROM ({named}) n"
+        " ORDER BY 1"
+    ).scalars()
+    found = [int(c) for c in customers]
+    conn.exec_driver_sql(f"DROP TABLE {CHANGED}")
+    conn.exec_driver_sql(f"DROP TABLE {PREVIOUS}")
+    return Touched(found, groups)
+
+
+def _table(conn: Connection, name: str, columns: str) -> None:
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {name} ({columns})")
+
+
+def _analyze(conn: Connection, name: str) -> None:
+    if conn.dialect.name == "postgresql":  # temporary tables have no statistics
+        conn.exec_driver_sql(f"ANALYZE {name}")
 
 
 SORT_CACHE = -4096  # KiB: what SQLite sorts in memory before it spills to disk
@@ -123,26 +241,3 @@ def _small_sorts(conn: Connection) -> Iterator[None]:
         yield
     finally:
         conn.exec_driver_sql(f"PRAGMA cache_size = {int(size)}")
-
-
-def touched_customers(conn: Connection, company: int, run: int) -> list[int]:
-    changed_inv = select(invoices.c.id).where(
-        invoices.c.company_id == company, invoices.c.changed_run_id == run
-    )
-    changed_pay = select(payments.c.id).where(
-        payments.c.company_id == company, payments.c.changed_run_id == run
-    )
-    query = union(
-        select(invoices.c.customer_id).where(
-            invoices.c.company_id == company, invoices.c.changed_run_id == run
-        ),
-        select(payments.c.customer_id).where(
-            payments.c.company_id == company, payments.c.changed_run_id == run
-        ),
-        select(allocations.c.customer_id).where(
-            allocations.c.invoice_id.in_(changed_inv)
-            | allocations.c.credit_note_id.in_(changed_inv)
-            | allocations.c.payment_id.in_(changed_pay)
-        ),
-    )
-    return sorted(conn.execute(query).scalars())  # customers a run changed

@@ -152,42 +152,60 @@ def _load(
     if digested:
         digests.create(conn)
     _stage(conn, _source(reading, known, digested), report, digested)
+    alloc.start(conn)
     shared: list[str] = []
     for stage, _, target in routes.values():
         shutdown.check()
-        duplicates = stage.drop_duplicates(conn)
-        shared += [key for key, _ in duplicates]
-        report.rejects += [
-            Reject(
-                where=f"{target}/{key}",
-                reason=f"{copies} rows share this key (entry lines not contiguous,"
-                " or one fiscal year in two files): the first read is kept",
-            )
-            for key, copies in duplicates
-        ]
-        if stage is staging.SETTLEMENTS:
-            continue  # merged after the items they settle, below
-        if stage is not staging.CUSTOMERS:
-            report.rejects += [
-                Reject(
-                    where=f"{target}/{key}",
-                    field="customer",
-                    value=code,
-                    reason="unknown customer: not among the source's customers",
-                )
-                for key, code in orphans(conn, stage, company)
-            ]
-        counts = merge(conn, stage, target, company, run, close=report.full_read)
-        if counts.inserted > FRESH and conn.dialect.name == "postgresql":
-            conn.exec_driver_sql(f"ANALYZE {target}")  # plans next see its new size
-        report.inserted += counts.inserted
-        report.updated += counts.updated
-        report.closed += counts.closed
+        shared += _merge_stage(
+            conn, stage, target, company=company, run=run, report=report
+        )
     if digested:
         _keep_digests(conn, company, run, known=known, shared=shared, report=report)
     _settle_and_match(conn, company, run, reading, report, methods=methods)
     for stage, _, _ in routes.values():
         stage.drop(conn)
+
+
+def _merge_stage(
+    conn: Connection,
+    stage: staging.Stage,
+    target: str,
+    *,
+    company: int,
+    run: int,
+    report: SyncReport,
+) -> list[str]:
+    """Merge one staging table (settlements wait for the items); its shared keys."""
+    duplicates = stage.drop_duplicates(conn)
+    report.rejects += [
+        Reject(
+            where=f"{target}/{key}",
+            reason=f"{copies} rows share this key (entry lines not contiguous,"
+            " or one fiscal year in two files): the first read is kept",
+        )
+        for key, copies in duplicates
+    ]
+    if stage is staging.SETTLEMENTS:
+        return [key for key, _ in duplicates]  # merged after the items they settle
+    if stage is not staging.CUSTOMERS:
+        report.rejects += [
+            Reject(
+                where=f"{target}/{key}",
+                field="customer",
+                value=code,
+                reason="unknown customer: not among the source's customers",
+            )
+            for key, code in orphans(conn, stage, company)
+        ]
+    if stage in (staging.INVOICES, staging.PAYMENTS):
+        alloc.remember(conn, company, stage.table, target)  # before codes change
+    counts = merge(conn, stage, target, company, run, close=report.full_read)
+    if counts.inserted > FRESH and conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"ANALYZE {target}")  # plans next see its new size
+    report.inserted += counts.inserted
+    report.updated += counts.updated
+    report.closed += counts.closed
+    return [key for key, _ in duplicates]
 
 
 def _source(
@@ -311,14 +329,15 @@ def _settle_and_match(
     *,
     methods: Sequence[str],
 ) -> None:
-    touched = alloc.touched_customers(conn, company, run)
+    touched = alloc.touch(conn, company, run)
+    scope = None if touched.groups else touched.customers
     with referenced(conn):  # lettering of the open items it reads
-        report.allocations = alloc.refresh(conn, company, touched)
+        report.allocations = alloc.refresh(conn, company, scope)
     stated, unresolved, settled = settle(conn, company, complete=reading.complete)
     Growth(conn, "allocations").wrote(stated)  # the matching's plans see them
     report.allocations += stated
     report.rejects += unresolved
-    report.matched = rematch(conn, company, settled.union(touched), methods)
+    report.matched = rematch(conn, company, settled.union(touched.customers), methods)
     report.rejected = len(report.rejects)
     report.new_rejects = record_rejects(
         conn, company, run, report.rejects, complete=reading.complete
