@@ -9,18 +9,23 @@ match, and what it settles is no longer open.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from itertools import chain
 from typing import Any
 
-from sqlalchemy import Connection, Date, Row, bindparam, delete, text
+from sqlalchemy import Connection, bindparam, delete, text
 
 from sageconnect.ledger.matching import METHODS, Match, OpenCredit, OpenDebit, match
-from sageconnect.model.money import to_cents
+from sageconnect.model.money import from_cents, to_cents
 from sageconnect.store.allocations import COLUMNS
 from sageconnect.store.bulk import Growth, insert_rows, referenced
-from sageconnect.store.tables import Cents, allocations
+from sageconnect.store.open_items import as_date
+from sageconnect.store.tables import allocations
 
 CHUNK = 500
+BATCH = 5000  # rows fetched at a time
 PREFIX = "match:"
 
 # What is allocated to each debit is summed per invoice through the index on
@@ -104,25 +109,43 @@ def rematch(
 def _open_items(
     conn: Connection, customers: list[int]
 ) -> tuple[dict[int, list[OpenDebit]], dict[int, list[OpenCredit]]]:
-    def run(sql: str) -> Iterable[Row[Any]]:
-        query = (
-            text(sql)
-            .bindparams(bindparam("customers", expanding=True))
-            .columns(open=Cents, day=Date, due=Date)
-        )
-        return conn.execute(query, {"customers": customers})
+    """The open debits and the credits left to match of ``customers``.
+
+    Rows as the driver gives them (no per-row type processing): cents made
+    Decimal once per distinct amount, each distinct date parsed once.
+    """
+    days: dict[object, dt.date] = {}
+    amounts: dict[int, Decimal] = {}
+
+    def day(value: object) -> dt.date:
+        found = days.get(value)
+        if found is None:
+            found = days[value] = as_date(value)
+        return found
+
+    def money(value: Any) -> Decimal:  # an int, or a numeric on PostgreSQL
+        cents = int(value)
+        found = amounts.get(cents)
+        if found is None:
+            found = amounts[cents] = from_cents(cents)
+        return found
+
+    def run(sql: str) -> Iterable[tuple[Any, ...]]:
+        query = text(sql).bindparams(bindparam("customers", expanding=True))
+        result = conn.execute(query, {"customers": customers})
+        return chain.from_iterable(result.partitions(BATCH))
 
     debits: dict[int, list[OpenDebit]] = {}
-    for r in run(_DEBITS):
+    for customer, id_, number, key, open_, issued, due, disputed in run(_DEBITS):
         debit = OpenDebit(
-            r.id, r.number, r.open, r.day, r.due, r.key, disputed=bool(r.disputed)
+            id_, number, money(open_), day(issued), day(due), key, bool(disputed)
         )
-        debits.setdefault(r.customer, []).append(debit)
+        debits.setdefault(customer, []).append(debit)
     payers: dict[int, list[OpenCredit]] = {}
     for side, sql in (("credit_note", _NOTES), ("payment", _PAYMENTS)):
-        for r in run(sql):
-            credit = OpenCredit(r.id, side, r.key, r.open, r.day, r.words)
-            payers.setdefault(r.customer, []).append(credit)
+        for customer, id_, key, open_, received, words in run(sql):
+            credit = OpenCredit(id_, side, key, money(open_), day(received), words)
+            payers.setdefault(customer, []).append(credit)
     return debits, payers
 
 
