@@ -413,4 +413,4 @@ def test_refresh_leaves_the_store_cache_as_it_was(store: Engine) -> None:
         ids = _customers(conn, company, 1)
         before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
         refresh(conn, company, ids)
-        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == before == -32768
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == before == -16384

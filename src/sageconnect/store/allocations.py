@@ -229,7 +229,7 @@ SORT_CACHE = -4096  # KiB: what SQLite sorts in memory before it spills to disk
 @contextmanager
 def _small_sorts(conn: Connection) -> Iterator[None]:
     """On SQLite, each sort of a statement buffers up to the page cache's size (the
-    store's 32 MiB) before spilling: the few sorts of the refresh would add that
+    store's 16 MiB) before spilling: the few sorts of the refresh would add that
     many times to the process's memory. A small cache for the statement keeps it
     flat, at no measurable cost; the store's own size is restored after."""
     if conn.dialect.name != "sqlite":
