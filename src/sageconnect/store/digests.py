@@ -15,7 +15,8 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
-from itertools import chain
+from itertools import chain, groupby
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
 
@@ -54,16 +55,32 @@ class Known:
             start = i + 1
 
 
+FETCH = 20_000  # digests fetched at a time
+
+
 def load(conn: Connection, company: int) -> Known:
-    """The company's digests (empty when the store holds none yet)."""
-    rows = conn.execute(
-        text(
-            "SELECT DISTINCT digest FROM source_entries WHERE company_id = :company"
-            " AND digest <> 0 ORDER BY digest"
-        ),
-        {"company": company},
-    ).scalars()
-    return Known(array("q", rows))
+    """The company's digests (empty when the store holds none yet).
+
+    Read through the driver's cursor, a batch at a time (a server-side cursor
+    on PostgreSQL: the client never holds them all twice), sorted by the
+    database and made distinct here, which costs less than asking it to.
+    """
+    sql = (
+        "SELECT digest FROM source_entries"
+        f" WHERE company_id = {int(company)} AND digest <> 0 ORDER BY digest"
+    )
+    raw: Any = conn.connection.driver_connection
+    pg = conn.dialect.name == "postgresql"
+    if pg:  # all the rows are wanted: plan the cursor for that, not the first ones
+        conn.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1")
+    cursor = raw.cursor(name="sageconnect_digests") if pg else raw.cursor()
+    try:
+        cursor.execute(sql)
+        batches = iter(lambda: cursor.fetchmany(FETCH), [])
+        rows = chain.from_iterable(batches)
+        return Known(array("q", [digest for digest, _ in groupby(r[0] for r in rows)]))
+    finally:
+        cursor.close()
 
 
 def create(conn: Connection) -> None:
