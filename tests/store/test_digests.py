@@ -1,0 +1,40 @@
+"""The digests a re-sync starts from: the store's, distinct, sorted, per company."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import Engine, insert
+
+from sageconnect.store import digests
+from sageconnect.store.sync import ensure_company
+from sageconnect.store.tables import source_entries
+
+
+def test_load_gives_each_known_digest_once_in_order(engine: Engine) -> None:
+    """An entry that gave several records has a row per record: its digest is
+    known once. Volatile entries (digest 0) and other companies' are not known;
+    a digest seen again is not gone, the others are."""
+    ours = ensure_company(engine, f"d{uuid.uuid4().hex[:12]}", "D", "EUR")
+    theirs = ensure_company(engine, f"e{uuid.uuid4().hex[:12]}", "E", "EUR")
+    rows = [
+        (ours, 7, "b"),
+        (ours, -(2**63), "a"),
+        (ours, 7, "c"),  # one entry, two records
+        (ours, 0, "v"),  # volatile
+        (ours, 2**63 - 1, None),  # an entry that gave no record
+        (ours, 3, "d"),
+        (theirs, 5, "x"),
+    ]
+    with engine.begin() as conn:
+        conn.execute(
+            insert(source_entries),
+            [{"company_id": c, "digest": d, "key": k} for c, d, k in rows],
+        )
+        known = digests.load(conn, ours)
+        again = digests.load(conn, ours)  # the cursor of the first read is gone
+        assert list(known.digests) == [-(2**63), 3, 7, 2**63 - 1]
+        assert list(again.digests) == list(known.digests)
+        assert [known(d) for d in (7, 3, 5, 0)] == [True, True, False, False]
+        assert sorted(known.gone()) == [-(2**63), 2**63 - 1]
+        assert len(digests.load(conn, theirs)) == 1
