@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from itertools import chain
 
 from sqlalchemy import Connection, bindparam, func, select, text
 
 from sageconnect.dunning.planner import Debtor, Done, Item, Pause
-from sageconnect.store.open_items import BATCH, as_date, chase_rows
+from sageconnect.store.bulk import driver_rows
+from sageconnect.store.open_items import as_date, chase_rows
 from sageconnect.store.tables import contacts, customers, pauses, sync_runs
 
 DONE_STATES = ("claimed", "sent", "uncertain")  # may have reached the customer
@@ -39,22 +39,25 @@ def snapshot(
     one query with their ids (``chase_rows``); amounts become Decimal here.
     """
     money = _money
-    items = [
-        Item(
-            invoice_id=id_,
-            key=key,
-            customer=code,
-            number=number,
-            issued=issued,
-            due=due,
-            amount=money(amount),
-            open=money(open_),
-            to_chase=money(chase),
+    items = []
+    for id_, key, code, number, issued, due, amount, open_, chase in chase_rows(
+        conn, company, as_of, customer=customer, pending_days=pending_days
+    ):
+        whole = money(amount)  # mostly all of it is open, and all of that to chase
+        left = whole if open_ == amount else money(open_)
+        items.append(
+            Item(
+                invoice_id=id_,
+                key=key,
+                customer=code,
+                number=number,
+                issued=issued,
+                due=due,
+                amount=whole,
+                open=left,
+                to_chase=left if chase == open_ else money(chase),
+            )
         )
-        for id_, key, code, number, issued, due, amount, open_, chase in chase_rows(
-            conn, company, as_of, customer=customer, pending_days=pending_days
-        )
-    ]
     return Snapshot(
         debtors=_debtors(conn, company, customer),
         items=items,
@@ -182,8 +185,7 @@ def _done(conn: Connection, company: int, only: str | None) -> list[Done]:
     params = {"company": company, "states": list(DONE_STATES), "customer": only}
     days: dict[object, dt.date] = {}
     result = []
-    rows = conn.execute(query, params).partitions(BATCH)
-    for invoice, step, channel, on in chain.from_iterable(rows):
+    for invoice, step, channel, on in driver_rows(conn, query, params):
         day = days.get(on)
         if day is None:
             day = days[on] = as_date(on)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Executable
 
 # Explicit adapter: the sqlite3 module's default date adapter is deprecated.
 sqlite3.register_adapter(dt.date, dt.date.isoformat)
@@ -39,6 +39,28 @@ def insert_rows(
         cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
     finally:
         cursor.close()
+
+
+FETCH = 5000  # rows fetched at a time by driver_rows
+
+
+def driver_rows(
+    conn: Connection, statement: Executable, params: dict[str, Any]
+) -> Iterator[tuple[Any, ...]]:
+    """The rows of a query as the driver gives them, a batch at a time.
+
+    SQLAlchemy compiles and runs the statement (bound and expanding parameters
+    as usual); the rows are then fetched from its DBAPI cursor as the driver's
+    own tuples, without a Row object or a type conversion each: for reads of
+    hundreds of thousands of rows whose columns the caller converts itself.
+    """
+    result = conn.execute(statement, params)
+    cursor = result.cursor
+    try:
+        while rows := cursor.fetchmany(FETCH):
+            yield from rows
+    finally:
+        result.close()
 
 
 FRESH = 1000  # rows written to a table before PostgreSQL's statistics lag

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, text
@@ -20,12 +19,11 @@ from sqlalchemy import Connection, bindparam, delete, text
 from sageconnect.ledger.matching import METHODS, Match, OpenCredit, OpenDebit, match
 from sageconnect.model.money import from_cents, to_cents
 from sageconnect.store.allocations import COLUMNS
-from sageconnect.store.bulk import Growth, insert_rows, referenced
+from sageconnect.store.bulk import Growth, driver_rows, insert_rows, referenced
 from sageconnect.store.open_items import as_date
 from sageconnect.store.tables import allocations
 
 CHUNK = 500
-BATCH = 5000  # rows fetched at a time
 PREFIX = "match:"
 
 # What is allocated to each debit is summed per invoice through the index on
@@ -132,8 +130,7 @@ def _open_items(
 
     def run(sql: str) -> Iterable[tuple[Any, ...]]:
         query = text(sql).bindparams(bindparam("customers", expanding=True))
-        result = conn.execute(query, {"customers": customers})
-        return chain.from_iterable(result.partitions(BATCH))
+        return driver_rows(conn, query, {"customers": customers})
 
     debits: dict[int, list[OpenDebit]] = {}
     for customer, id_, number, key, open_, issued, due, disputed in run(_DEBITS):

@@ -13,16 +13,15 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
-from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection, Date, text
 
+from sageconnect.store.bulk import driver_rows
 from sageconnect.store.tables import Cents
 
 CENT = Decimal("0.01")
 ORIGINS = ("lettering", "source", "match:reference", "match:amount", "match:oldest")
-BATCH = 10_000  # rows fetched at once when reading in bulk
 PENDING_DAYS = 10  # how long bank money pauses reminders before it must be booked
 
 
@@ -228,8 +227,7 @@ def chase_rows(
         "customer": customer,
     }
     days: dict[object, dt.date] = {}
-    # fetchmany, not a fetch per row
-    rows = chain.from_iterable(conn.execute(text(sql), params).partitions(BATCH))
+    rows = driver_rows(conn, text(sql), params)  # tuples, a batch at a time
     for id_, key, code, number, issued, due, amount, open_, pending in rows:
         if open_ <= 0:
             continue
