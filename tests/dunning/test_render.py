@@ -3,6 +3,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import io
+import json
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from sageconnect.dunning.formatting import (
     money,
     percent,
 )
+from sageconnect.dunning.ledger import payload
 from sageconnect.dunning.message import Line, Notice, Sender, Tone
 from sageconnect.dunning.render import (
     Renderer,
@@ -512,3 +514,20 @@ def test_check_templates_lists_every_broken_template(tmp_path: Path) -> None:
     assert "en/courtesy.sms.txt" in names
     assert "fr/special.subject.txt" in names  # a new template must have every part
     assert "fr/courtesy.txt" not in names
+
+
+@pytest.mark.parametrize("step", sorted(STEP_SETUP))
+def test_the_recorded_payload_is_the_json_of_the_whole_notice(step: str) -> None:
+    """What the ledger records of a notice is every field of it, nested (sender,
+    lines), as ``dataclasses.asdict`` gives them, whatever the step."""
+    notice = notice_for(step)
+
+    def plain(value: object) -> str:
+        assert isinstance(value, Decimal | dt.date)
+        return str(value)
+
+    expected = json.dumps(
+        dataclasses.asdict(notice), default=plain, sort_keys=True, ensure_ascii=False
+    )
+    assert payload(notice) == expected
+    assert json.loads(payload(notice))["lines"][0]["number"] == notice.lines[0].number
