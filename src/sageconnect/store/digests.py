@@ -78,7 +78,7 @@ def load(conn: Connection, company: int) -> Known:
         cursor.execute(sql)
         batches = iter(lambda: cursor.fetchmany(FETCH), [])
         rows = chain.from_iterable(batches)
-        return Known(array("q", [digest for digest, _ in groupby(r[0] for r in rows)]))
+        return Known(array("q", (digest for digest, _ in groupby(r[0] for r in rows))))
     finally:
         cursor.close()
 
