@@ -162,7 +162,7 @@ def _item(new: int, row: Row, key: str) -> Item:
 EDITS = st.lists(
     st.tuples(
         st.integers(0, 60),
-        st.sampled_from(["code", "uncode", "close", "reopen", "amount", "day"]),
+        st.sampled_from(["code", "uncode", "close", "reopen", "amount", "day", "move"]),
         st.sampled_from(["A", "a", "B", "é"]),
         AMOUNTS,
     ),
@@ -171,7 +171,11 @@ EDITS = st.lists(
 
 
 def _edit(
-    conn: Connection, company: int, row: Row, item: Item, edit: tuple[str, str, int]
+    conn: Connection,
+    ids: list[int],
+    row: Row,
+    item: Item,
+    edit: tuple[str, str, int],
 ) -> Row:
     """Change one stored item as a later run's merge would (changed_run_id 2,
     what it overwrites remembered first); the new row."""
@@ -183,16 +187,22 @@ def _edit(
         "reopen": replace(row, closed=False),
         "amount": replace(row, cents=cents if row.payment else row.cents + cents),
         "day": replace(row, day=(row.day + 1) % 4),
+        "move": replace(row, customer=(row.customer + 1) % len(ids)),
     }[what]
     if not new.payment and (new.cents > 0) != (row.cents > 0):
         new = replace(new, cents=row.cents)  # an invoice stays on its side
     table = payments if row.payment else invoices
     conn.exec_driver_sql("DROP TABLE IF EXISTS edit")  # staged as a sync would
-    conn.exec_driver_sql("CREATE TEMPORARY TABLE edit (key TEXT, lettering TEXT)")
-    conn.execute(
-        text("INSERT INTO edit VALUES (:key, :code)"),
-        {"key": item.key, "code": new.lettering},
+    conn.exec_driver_sql(
+        "CREATE TEMPORARY TABLE edit (key TEXT, customer TEXT, lettering TEXT)"
     )
+    conn.execute(
+        text("INSERT INTO edit VALUES (:key, :customer, :code)"),
+        {"key": item.key, "customer": f"C{new.customer}", "code": new.lettering},
+    )
+    company = conn.execute(
+        select(table.c.company_id).where(table.c.id == item.id)
+    ).scalar_one()
     remember(conn, company, "edit", table.name)
     day = D + dt.timedelta(days=new.day)
     values = {
@@ -203,6 +213,7 @@ def _edit(
         else D + dt.timedelta(new.lettered_on),
         "closed_run_id": 2 if new.closed else None,
         "changed_run_id": 2,
+        "customer_id": ids[new.customer],
         ("received" if row.payment else "issued"): day,
     }
     conn.execute(table.update().where(table.c.id == item.id).values(**values))
@@ -332,7 +343,7 @@ def test_refresh_of_the_groups_a_run_touched_equals_a_whole_refresh(
     edits: list[tuple[int, str, str, int]],
 ) -> None:
     """After a run changed a few items (code set, removed or changed, item closed
-    or reopened, amount or day changed), refreshing only the lettering groups
+    or reopened, amount or day changed, item moved to another customer), refreshing only the lettering groups
     the run touched leaves the allocations ``allocate`` makes of every
     customer's open lettered items, as a refresh of everything would."""
     company = ensure_company(engine, f"g{uuid.uuid4().hex[:12]}", "G", "EUR")
@@ -343,9 +354,11 @@ def test_refresh_of_the_groups_a_run_touched_equals_a_whole_refresh(
         written = [_write(conn, company, ids, n, row) for n, row in enumerate(ledger)]
         refresh(conn, company, ids)  # what the first run left
         start(conn)
+        before: set[int] = set()  # the customers of the edited items, before
         for index, what, code, cents in edits if ledger else []:
             n = index % len(ledger)
-            ledger[n] = _edit(conn, company, ledger[n], written[n], (what, code, cents))
+            before.add(ids[ledger[n].customer])
+            ledger[n] = _edit(conn, ids, ledger[n], written[n], (what, code, cents))
         touched = touch(conn, company, 2, whole=2)
         assert touched.groups
         count = refresh(conn, company)
@@ -358,11 +371,42 @@ def test_refresh_of_the_groups_a_run_touched_equals_a_whole_refresh(
             )
     expected = sorted([a for c in ids for a in _expected(c, items[c])], key=repr)
     assert after == expected
-    changed = (
+    now = (
         {ids[ledger[i % len(ledger)].customer] for i, *_ in edits} if ledger else set()
     )
-    assert set(touched.customers) == changed
+    assert now <= set(touched.customers) <= now | before
     assert count <= len(after)
+
+
+def test_an_item_that_leaves_a_group_takes_its_date_away(engine: Engine) -> None:
+    """A group's allocations are dated by its latest member, zero amounts too:
+    when that member moves to another customer, the group left behind is
+    refreshed and its allocation dated anew, though the item had none."""
+    company = ensure_company(engine, f"m{uuid.uuid4().hex[:12]}", "M", "EUR")
+    sale = Row(
+        0,
+        payment=False,
+        cents=10000,
+        lettering="A",
+        day=0,
+        lettered_on=None,
+        closed=False,
+        prefix="F",
+    )
+    with engine.begin() as conn:
+        ids = _customers(conn, company, 2)
+        _write(conn, company, ids, 1, sale)
+        _write(conn, company, ids, 2, replace(sale, payment=True, prefix="P"))
+        late = replace(sale, cents=0, lettered_on=5, prefix="Z")
+        written = _write(conn, company, ids, 3, late)
+        refresh(conn, company, ids)
+        assert [a[5] for a in _stored(conn, company)] == [D + dt.timedelta(5)]
+        start(conn)
+        _edit(conn, ids, late, written, ("move", "A", 0))
+        touched = touch(conn, company, 2, whole=2)
+        assert touched.groups
+        refresh(conn, company)
+        assert [a[5] for a in _stored(conn, company)] == [D]
 
 
 def test_refresh_of_no_customer_changes_nothing(engine: Engine) -> None:

@@ -123,16 +123,18 @@ def start(conn: Connection) -> None:
 
 def remember(conn: Connection, company: int, staged: str, target: str) -> None:
     """Before merging ``staged`` rows into ``target`` (invoices or payments): the
-    lettering groups of the items whose code they change, which the merge
-    overwrites. Such a group must be refreshed: its allocations, and the date
-    they take from every member (zero amounts too), may change."""
+    lettering groups of the items whose code or customer they change, which the
+    merge overwrites. Such a group must be refreshed: its allocations, and the
+    date they take from every member (zero amounts too), may change."""
     differs = "IS DISTINCT FROM" if conn.dialect.name == "postgresql" else "IS NOT"
     conn.execute(
         text(
             f"INSERT INTO {PREVIOUS} (customer, code)"
             f" SELECT t.customer_id, t.lettering FROM {staged} s JOIN {target} t"
             " ON t.company_id = :company AND t.key = s.key"
-            f" WHERE t.lettering IS NOT NULL AND t.lettering {differs} s.lettering"
+            f" WHERE t.lettering IS NOT NULL AND (t.lettering {differs} s.lettering"
+            f" OR t.customer_id {differs} (SELECT c.id FROM customers c"
+            " WHERE c.company_id = :company AND c.code = s.customer))"
         ),
         {"company": company},
     )
