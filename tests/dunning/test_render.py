@@ -521,6 +521,7 @@ def test_the_recorded_payload_is_the_json_of_the_whole_notice(step: str) -> None
     """What the ledger records of a notice is every field of it, nested (sender,
     lines), as ``dataclasses.asdict`` gives them, whatever the step."""
     notice = notice_for(step)
+    listed = dataclasses.replace(notice, lines=list(notice.lines))  # type: ignore[arg-type]
 
     def plain(value: object) -> str:
         assert isinstance(value, Decimal | dt.date)
@@ -530,4 +531,5 @@ def test_the_recorded_payload_is_the_json_of_the_whole_notice(step: str) -> None
         dataclasses.asdict(notice), default=plain, sort_keys=True, ensure_ascii=False
     )
     assert payload(notice) == expected
+    assert payload(listed) == expected
     assert json.loads(payload(notice))["lines"][0]["number"] == notice.lines[0].number

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine, Table, insert, select, text
@@ -378,10 +379,14 @@ def test_refresh_of_the_groups_a_run_touched_equals_a_whole_refresh(
     assert count <= len(after)
 
 
-def test_an_item_that_leaves_a_group_takes_its_date_away(engine: Engine) -> None:
+@pytest.mark.parametrize("whole", [2, 0], ids=["groups", "whole customers"])
+def test_an_item_that_leaves_a_group_takes_its_date_away(
+    engine: Engine, whole: float
+) -> None:
     """A group's allocations are dated by its latest member, zero amounts too:
     when that member moves to another customer, the group left behind is
-    refreshed and its allocation dated anew, though the item had none."""
+    refreshed and its allocation dated anew, though the item had none; whether
+    the run refreshes groups or (a large run) whole customers."""
     company = ensure_company(engine, f"m{uuid.uuid4().hex[:12]}", "M", "EUR")
     sale = Row(
         0,
@@ -403,9 +408,9 @@ def test_an_item_that_leaves_a_group_takes_its_date_away(engine: Engine) -> None
         assert [a[5] for a in _stored(conn, company)] == [D + dt.timedelta(5)]
         start(conn)
         _edit(conn, ids, late, written, ("move", "A", 0))
-        touched = touch(conn, company, 2, whole=2)
-        assert touched.groups
-        refresh(conn, company)
+        touched = touch(conn, company, 2, whole=whole)
+        assert touched.groups == (whole > 1)
+        refresh(conn, company, None if touched.groups else touched.customers)
         assert [a[5] for a in _stored(conn, company)] == [D]
 
 

@@ -38,3 +38,13 @@ def test_load_gives_each_known_digest_once_in_order(engine: Engine) -> None:
         assert [known(d) for d in (7, 3, 5, 0)] == [True, True, False, False]
         assert sorted(known.gone()) == [-(2**63), 2**63 - 1]
         assert len(digests.load(conn, theirs)) == 1
+
+
+def test_load_works_on_an_autocommit_connection(engine: Engine) -> None:
+    """No transaction to hold a server-side cursor: the digests still load."""
+    company = ensure_company(engine, f"a{uuid.uuid4().hex[:12]}", "A", "EUR")
+    with engine.begin() as conn:
+        conn.execute(insert(source_entries).values(company_id=company, digest=9))
+    auto = engine.execution_options(isolation_level="AUTOCOMMIT")
+    with auto.connect() as conn:
+        assert list(digests.load(conn, company).digests) == [9]

@@ -77,10 +77,20 @@ def _as_data(value: Any) -> Any:
         return {k: _as_data(v) for k, v in value.items()}
     names = _NAMES.get(kind)
     if names is None:
-        if not is_dataclass(value):  # a subclass of a leaf (a datetime is a date)
-            return str(value) if isinstance(value, Decimal | dt.date) else value
+        if not is_dataclass(value):  # subclasses: a datetime is a date, and so on
+            return _as_other(value)
         names = _NAMES[kind] = tuple(f.name for f in fields(value))
     return {name: _as_data(getattr(value, name)) for name in names}
+
+
+def _as_other(value: Any) -> Any:
+    if isinstance(value, Decimal | dt.date):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_as_data(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _as_data(v) for k, v in value.items()}
+    return value
 
 
 def record_plan(

@@ -141,8 +141,8 @@ def remember(conn: Connection, company: int, staged: str, target: str) -> None:
 
 
 class Touched(NamedTuple):
-    """What a run changed: the customers to match again, and the lettering
-    groups to refresh (in GROUPS), or None to refresh those customers whole."""
+    """What a run changed: the customers to match again, and whether the
+    lettering groups to refresh are in GROUPS (else: those customers whole)."""
 
     customers: list[int]
     groups: bool
@@ -205,9 +205,9 @@ def touch(conn: Connection, company: int, run: int, *, whole: float = WHOLE) -> 
             " WHERE origin = 'lettering' AND lettering IS NOT NULL"
         )
         _analyze(conn, GROUPS)
-    customers = conn.exec_driver_sql(
-        f"SELECT customer FROM {CHANGED} UNION SELECT customer_id FROM ({named}) n"
-        " ORDER BY 1"
+    customers = conn.exec_driver_sql(  # and those an item left (PREVIOUS)
+        f"SELECT customer FROM {CHANGED} UNION SELECT customer FROM {PREVIOUS}"
+        f" UNION SELECT customer_id FROM ({named}) n ORDER BY 1"
     ).scalars()
     found = [int(c) for c in customers]
     conn.exec_driver_sql(f"DROP TABLE {CHANGED}")

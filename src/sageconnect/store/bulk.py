@@ -54,6 +54,11 @@ def driver_rows(
     own tuples, without a Row object or a type conversion each: for reads of
     hundreds of thousands of rows whose columns the caller converts itself.
     """
+    options = conn.get_execution_options()
+    if options.get("stream_results") or options.get("yield_per"):
+        # a streamed result holds rows in SQLAlchemy's buffer, not the cursor's
+        yield from (tuple(row) for row in conn.execute(statement, params))
+        return
     result = conn.execute(statement, params)
     cursor = result.cursor
     try:

@@ -70,7 +70,8 @@ def load(conn: Connection, company: int) -> Known:
         f" WHERE company_id = {int(company)} AND digest <> 0 ORDER BY digest"
     )
     raw: Any = conn.connection.driver_connection
-    pg = conn.dialect.name == "postgresql"
+    # a server-side cursor lives in a transaction: none on an autocommit connection
+    pg = conn.dialect.name == "postgresql" and not raw.autocommit
     if pg:  # all the rows are wanted: plan the cursor for that, not the first ones
         conn.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1")
     cursor = raw.cursor(name="sageconnect_digests") if pg else raw.cursor()
