@@ -95,6 +95,16 @@ unlettered = st.builds(
 ledgers = st.tuples(
     st.lists(groups(), max_size=6), st.lists(unlettered, max_size=3)
 ).map(lambda parts: [row for group in parts[0] for row in group] + parts[1])
+SALE = Row(
+    0,
+    payment=False,
+    cents=10000,
+    lettering="A",
+    day=0,
+    lettered_on=None,
+    closed=False,
+    prefix="K",
+)  # an invoice of 100.00 lettered A, on day 0
 Alloc = tuple[int, int, int | None, int | None, Decimal, dt.date, str | None]
 
 
@@ -388,16 +398,7 @@ def test_an_item_that_leaves_a_group_takes_its_date_away(
     refreshed and its allocation dated anew, though the item had none; whether
     the run refreshes groups or (a large run) whole customers."""
     company = ensure_company(engine, f"m{uuid.uuid4().hex[:12]}", "M", "EUR")
-    sale = Row(
-        0,
-        payment=False,
-        cents=10000,
-        lettering="A",
-        day=0,
-        lettered_on=None,
-        closed=False,
-        prefix="F",
-    )
+    sale = replace(SALE, prefix="F")
     with engine.begin() as conn:
         ids = _customers(conn, company, 2)
         _write(conn, company, ids, 1, sale)
@@ -429,16 +430,7 @@ def test_a_credit_note_settles_before_a_same_day_payment(engine: Engine) -> None
     """Among credits of one day, credit notes come before payments, whatever
     their keys: the payment gets what the credit note leaves."""
     company = ensure_company(engine, "order", "O", "EUR")
-    day = Row(
-        0,
-        payment=False,
-        cents=10000,
-        lettering="A",
-        day=0,
-        lettered_on=None,
-        closed=False,
-        prefix="K",
-    )
+    day = SALE
     with engine.begin() as conn:
         ids = _customers(conn, company, 1)
         invoice = _write(conn, company, ids, 1, day)
