@@ -41,8 +41,8 @@ from plan import AS_OF, COMPANY, SETTINGS, generate
 
 from sageconnect.dunning.interest import Rates
 from sageconnect.dunning.ledger import record_plan
-from sageconnect.dunning.planner import Item, Pause, plan
-from sageconnect.dunning.snapshot import snapshot
+from sageconnect.dunning.planner import Item, Pause, Plan, plan
+from sageconnect.dunning.snapshot import Snapshot, snapshot
 from sageconnect.store.engine import open_store
 
 NOW = "2026-11-24 06:00:00.000000"
@@ -160,6 +160,20 @@ def build(db: Path, customers: int, items: int) -> None:
     conn.close()
 
 
+def _plan(snap: Snapshot) -> Plan:
+    """The bench scenarios' plan of what a snapshot read."""
+    return plan(
+        company=COMPANY,
+        debtors=snap.debtors,
+        items=snap.items,
+        pauses=snap.pauses,
+        done=snap.done,
+        settings=SETTINGS,
+        rates=Rates.build(),
+        as_of=AS_OF,
+    )
+
+
 def measure(name: str, db: Path, rechecks: int) -> None:
     """In the child: one measure over the store; print JSON on stdout."""
     engine = open_store(f"sqlite:///{db}")
@@ -171,16 +185,7 @@ def measure(name: str, db: Path, rechecks: int) -> None:
         out["snapshot"] = time.perf_counter() - started
         out["items"] = len(snap.items)
         if name in ("plan", "record", "recheck"):
-            result = plan(
-                company=COMPANY,
-                debtors=snap.debtors,
-                items=snap.items,
-                pauses=snap.pauses,
-                done=snap.done,
-                settings=SETTINGS,
-                rates=Rates.build(),
-                as_of=AS_OF,
-            )
+            result = _plan(snap)
             out["reminders"] = len(result.reminders)
             out["skipped"] = len(result.skipped)
         out["seconds"] = time.perf_counter() - started
@@ -200,17 +205,7 @@ def measure(name: str, db: Path, rechecks: int) -> None:
             del snap, result
             started = time.perf_counter()
             for code in sample:
-                one = snapshot(conn, 1, AS_OF, pending_days=10, customer=code)
-                plan(
-                    company=COMPANY,
-                    debtors=one.debtors,
-                    items=one.items,
-                    pauses=one.pauses,
-                    done=one.done,
-                    settings=SETTINGS,
-                    rates=Rates.build(),
-                    as_of=AS_OF,
-                )
+                _plan(snapshot(conn, 1, AS_OF, pending_days=10, customer=code))
             each = (time.perf_counter() - started) / len(sample)
             out["seconds"] = each
             out["recheck_each"] = each

@@ -59,38 +59,28 @@ def payload(notice: Notice) -> str:
 
 
 _LEAVES = frozenset({str, int, bool, float, type(None)})
-_TEXT = frozenset({Decimal, dt.date})
+_TEXT = frozenset({Decimal, dt.date})  # the common cases of what is written as text
 _NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def _as_data(value: Any) -> Any:
-    """Dataclasses as dicts of their fields, tuples and lists as lists, nested;
-    Decimal and dates as their text."""
+    """Dataclasses as dicts of their fields, lists and tuples as lists, nested;
+    Decimal and dates (datetimes too) as their text."""
     kind = type(value)
     if kind in _LEAVES:
         return value
     if kind in _TEXT:
         return str(value)
-    if kind is tuple or kind is list:
-        return [_as_data(v) for v in value]
-    if kind is dict:
-        return {k: _as_data(v) for k, v in value.items()}
     names = _NAMES.get(kind)
     if names is None:
-        if not is_dataclass(value):  # subclasses: a datetime is a date, and so on
-            return _as_other(value)
+        if isinstance(value, list | tuple):
+            return [_as_data(v) for v in value]
+        if isinstance(value, dict):
+            return {k: _as_data(v) for k, v in value.items()}
+        if not is_dataclass(value):  # a datetime is a date, and so on
+            return str(value) if isinstance(value, Decimal | dt.date) else value
         names = _NAMES[kind] = tuple(f.name for f in fields(value))
     return {name: _as_data(getattr(value, name)) for name in names}
-
-
-def _as_other(value: Any) -> Any:
-    if isinstance(value, Decimal | dt.date):
-        return str(value)
-    if isinstance(value, list | tuple):
-        return [_as_data(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _as_data(v) for k, v in value.items()}
-    return value
 
 
 def record_plan(

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection, text
 
-from sageconnect.store.bulk import Growth, insert_rows
+from sageconnect.store.bulk import Growth, analyze, insert_rows, temp_table
 
 TOUCHED = "alloc_touched"  # the touched customers, one row each: memory stays flat
 CHANGED = "alloc_changed"  # the items a run changed
@@ -86,9 +86,9 @@ def refresh(conn: Connection, company: int, touched: list[int] | None = None) ->
     Returns how many allocations the refreshed groups now have.
     """
     if touched is not None:
-        _table(conn, TOUCHED, "id INTEGER PRIMARY KEY")
+        temp_table(conn, TOUCHED, "id INTEGER PRIMARY KEY")
         insert_rows(conn, TOUCHED, ("id",), ((c,) for c in touched))
-        _analyze(conn, TOUCHED)
+        analyze(conn, TOUCHED)
         scope, where = f"{TOUCHED} t", f"customer_id IN (SELECT id FROM {TOUCHED})"
         on_invoices, on_payments = "t.id", "t.id"
     else:
@@ -118,7 +118,7 @@ def refresh(conn: Connection, company: int, touched: list[int] | None = None) ->
 
 def start(conn: Connection) -> None:
     """Before a sync's merges: nothing remembered yet (see :func:`remember`)."""
-    _table(conn, PREVIOUS, "customer INTEGER, code TEXT")
+    temp_table(conn, PREVIOUS, "customer INTEGER, code TEXT")
 
 
 def remember(conn: Connection, company: int, staged: str, target: str) -> None:
@@ -163,7 +163,7 @@ def touch(conn: Connection, company: int, run: int, *, whole: float = WHOLE) -> 
     first sync), the touched customers are refreshed whole, which costs less.
     """
     params = {"company": company, "run": run}
-    _table(conn, CHANGED, "customer INTEGER, code TEXT, id INTEGER, side INTEGER")
+    temp_table(conn, CHANGED, "customer INTEGER, code TEXT, id INTEGER, side INTEGER")
     changed = conn.execute(
         text(
             f"INSERT INTO {CHANGED} (customer, code, id, side)"
@@ -182,7 +182,7 @@ def touch(conn: Connection, company: int, run: int, *, whole: float = WHOLE) -> 
         params,
     ).scalar_one()
     conn.exec_driver_sql(f"CREATE INDEX ix_{CHANGED} ON {CHANGED} (side, id)")
-    _analyze(conn, CHANGED)
+    analyze(conn, CHANGED)
     named = f"""
       SELECT a.customer_id, a.lettering, a.origin FROM allocations a
       WHERE a.invoice_id IN (SELECT id FROM {CHANGED} WHERE side = 0)
@@ -194,7 +194,7 @@ def touch(conn: Connection, company: int, run: int, *, whole: float = WHOLE) -> 
       WHERE a.payment_id IN (SELECT id FROM {CHANGED} WHERE side = 1)"""
     groups = changed < whole * total
     if groups:
-        _table(
+        temp_table(
             conn, GROUPS, "customer INTEGER, code TEXT, PRIMARY KEY (customer, code)"
         )
         conn.exec_driver_sql(
@@ -204,7 +204,7 @@ def touch(conn: Connection, company: int, run: int, *, whole: float = WHOLE) -> 
             f" UNION SELECT customer_id, lettering FROM ({named}) n"
             " WHERE origin = 'lettering' AND lettering IS NOT NULL"
         )
-        _analyze(conn, GROUPS)
+        analyze(conn, GROUPS)
     customers = conn.exec_driver_sql(  # and those an item left (PREVIOUS)
         f"SELECT customer FROM {CHANGED} UNION SELECT customer FROM {PREVIOUS}"
         f" UNION SELECT customer_id FROM ({named}) n ORDER BY 1"
@@ -213,16 +213,6 @@ def touch(conn: Connection, company: int, run: int, *, whole: float = WHOLE) -> 
     conn.exec_driver_sql(f"DROP TABLE {CHANGED}")
     conn.exec_driver_sql(f"DROP TABLE {PREVIOUS}")
     return Touched(found, groups)
-
-
-def _table(conn: Connection, name: str, columns: str) -> None:
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
-    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {name} ({columns})")
-
-
-def _analyze(conn: Connection, name: str) -> None:
-    if conn.dialect.name == "postgresql":  # temporary tables have no statistics
-        conn.exec_driver_sql(f"ANALYZE {name}")
 
 
 SORT_CACHE = -4096  # KiB: what SQLite sorts in memory before it spills to disk

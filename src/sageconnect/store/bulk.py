@@ -41,6 +41,20 @@ def insert_rows(
         cursor.close()
 
 
+def temp_table(conn: Connection, name: str, columns: str) -> None:
+    """A new, empty temporary table ``name`` (``columns``: its SQL definition)."""
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {name} ({columns})")
+
+
+def analyze(conn: Connection, *tables: str) -> None:
+    """Statistics for tables just filled, on PostgreSQL: autovacuum never sees a
+    temporary table, and a table filled in this transaction is not seen yet."""
+    if conn.dialect.name == "postgresql":
+        for table in tables:
+            conn.exec_driver_sql(f"ANALYZE {table}")
+
+
 FETCH = 5000  # rows fetched at a time by driver_rows
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
 
-from sageconnect.store.bulk import insert_rows, referenced
+from sageconnect.store.bulk import analyze, insert_rows, referenced, temp_table
 
 VOLATILE = 0
 STAGE = "stage_digests"
@@ -85,8 +85,7 @@ def load(conn: Connection, company: int) -> Known:
 
 
 def create(conn: Connection) -> None:
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGE}")
-    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {STAGE} (digest BIGINT, key TEXT)")
+    temp_table(conn, STAGE, "digest BIGINT, key TEXT")
 
 
 def add(conn: Connection, rows: Sequence[tuple[int, str | None]]) -> None:
@@ -120,14 +119,11 @@ def apply(conn: Connection, company: int, run: int, known: Known) -> int:
 
     Returns how many invoices and payments were closed.
     """
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {GONE}")
-    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {GONE} (digest BIGINT)")
+    temp_table(conn, GONE, "digest BIGINT")
     gone = chain([VOLATILE], known.gone())
     insert_rows(conn, GONE, ("digest",), ((d,) for d in gone))
     conn.exec_driver_sql(f"CREATE INDEX ix_{GONE} ON {GONE} (digest)")
-    if conn.dialect.name == "postgresql":  # temporary tables have no statistics
-        conn.exec_driver_sql(f"ANALYZE {GONE}")
-        conn.exec_driver_sql(f"ANALYZE {STAGE}")
+    analyze(conn, GONE, STAGE)
     params = {"company": company, "run": run}
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {GONE_KEYS}")
     conn.execute(  # what the gone entries gave: a few keys, in a table of their own

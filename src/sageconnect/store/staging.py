@@ -24,7 +24,7 @@ from sageconnect.model.records import (
     Payment,
     Settlement,
 )
-from sageconnect.store.bulk import insert_rows
+from sageconnect.store.bulk import analyze, insert_rows, temp_table
 
 CUSTOMER_COLUMNS = (
     "code",
@@ -101,10 +101,7 @@ class Stage:
 
     def create(self, conn: Connection) -> None:
         cols = ", ".join(f"{c} {_TYPES.get(c, 'TEXT')}" for c in self.columns)
-        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {self.table}")
-        conn.exec_driver_sql(
-            f"CREATE TEMPORARY TABLE {self.table} ({cols}, seq INTEGER)"
-        )
+        temp_table(conn, self.table, f"{cols}, seq INTEGER")
 
     def insert(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         """Insert rows (each ends with its read order).
@@ -120,8 +117,7 @@ class Stage:
         conn.exec_driver_sql(
             f"CREATE INDEX ix_{self.table} ON {self.table} ({self.key})"
         )
-        if conn.dialect.name == "postgresql":  # temporary tables have no statistics
-            conn.exec_driver_sql(f"ANALYZE {self.table}")
+        analyze(conn, self.table)
 
     def drop_duplicates(self, conn: Connection) -> list[tuple[str, int]]:
         """Keep the first row read for each key; return (key, copies) of the others."""

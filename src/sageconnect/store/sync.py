@@ -24,7 +24,7 @@ from sageconnect.mapping.protocol import Mapper, Reading
 from sageconnect.model.records import Invoice, Keyed, Payment, Record, Reject
 from sageconnect.store import allocations as alloc
 from sageconnect.store import digests, staging
-from sageconnect.store.bulk import FRESH, Growth, referenced
+from sageconnect.store.bulk import FRESH, Growth, analyze, referenced
 from sageconnect.store.matching import rematch
 from sageconnect.store.merge import merge, orphans
 from sageconnect.store.rejects import record_rejects
@@ -200,8 +200,8 @@ def _merge_stage(
     if stage in (staging.INVOICES, staging.PAYMENTS):
         alloc.remember(conn, company, stage.table, target)  # before codes change
     counts = merge(conn, stage, target, company, run, close=report.full_read)
-    if counts.inserted > FRESH and conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"ANALYZE {target}")  # plans next see its new size
+    if counts.inserted > FRESH:
+        analyze(conn, target)  # plans next see its new size
     report.inserted += counts.inserted
     report.updated += counts.updated
     report.closed += counts.closed
