@@ -56,6 +56,7 @@ from sageconnect.dunning.planner import (
     plan,
 )
 from sageconnect.dunning.settings import DunningConfig
+from sageconnect.gcpause import paused
 
 AS_OF = dt.date(2026, 11, 24)
 SEED = 20261124
@@ -210,16 +211,17 @@ def floor(inputs: Inputs) -> str:
 
 
 def run_plan(inputs: Inputs) -> Plan:
-    return plan(
-        company=COMPANY,
-        debtors=inputs.debtors,
-        items=inputs.items,
-        pauses=inputs.pauses,
-        done=inputs.done,
-        settings=SETTINGS,
-        rates=Rates.build(),
-        as_of=AS_OF,
-    )
+    with paused():  # as Planner.plan
+        return plan(
+            company=COMPANY,
+            debtors=inputs.debtors,
+            items=inputs.items,
+            pauses=inputs.pauses,
+            done=inputs.done,
+            settings=SETTINGS,
+            rates=Rates.build(),
+            as_of=AS_OF,
+        )
 
 
 def describe(result: Plan) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -159,7 +158,7 @@ def test_disputed_promised_and_bank_paid_invoices_are_left_out_with_a_reason() -
         item(3, days_ago(8)),
         item(4, days_ago(8)),
     ]
-    items[3] = replace(items[3], to_chase=Decimal("0.00"))
+    items[3] = items[3]._replace(to_chase=Decimal("0.00"))
     pauses = [
         Pause(
             kind="dispute", customer="C1", invoice_id=2, until=None, reason="damaged"

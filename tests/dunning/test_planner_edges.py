@@ -4,7 +4,6 @@ result. Each was a defect found in review, fixed since."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -254,8 +253,8 @@ def test_cents_left_on_an_old_invoice_do_not_trigger_a_formal_notice() -> None:
     # Found in review (fixed): the tolerance is checked on the message total only (planner.py:212-216);
     # an item whose open amount is under it still triggers its own step and sets
     # the tone of the whole message.
-    residue = replace(
-        item(1, days_ago(50), "120.00"), open=Decimal("0.30"), to_chase=Decimal("0.30")
+    residue = item(1, days_ago(50), "120.00")._replace(
+        open=Decimal("0.30"), to_chase=Decimal("0.30")
     )
     result = run([residue, item(2, days_ago(8), "1000.00")])
     assert [(r.notice.step, r.notice.channel) for r in result.reminders] == [

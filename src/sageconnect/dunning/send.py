@@ -38,6 +38,7 @@ from sageconnect.dunning.message import (
 from sageconnect.dunning.planner import Company, Debtor, Plan, Planned, plan
 from sageconnect.dunning.settings import DunningConfig
 from sageconnect.dunning.snapshot import Snapshot, last_good_sync, snapshot
+from sageconnect.gcpause import paused
 from sageconnect.store.open_items import PENDING_DAYS
 from sageconnect.store.queries import company_ids
 from sageconnect.store.rejects import record_side_rejects
@@ -110,6 +111,12 @@ class Planner:
     def plan(
         self, conn: Connection, customer: str | None = None
     ) -> tuple[Plan, Snapshot]:
+        if customer is not None:  # one customer, before a message: a few objects
+            return self._plan(conn, customer)
+        with paused():  # the whole company, from the snapshot to the plan: gcpause
+            return self._plan(conn, customer)
+
+    def _plan(self, conn: Connection, customer: str | None) -> tuple[Plan, Snapshot]:
         dunning, company, rates, pending = company_settings(self.config, self.code)
         snap = snapshot(
             conn, self.company_id, self.day, pending_days=pending, customer=customer
@@ -199,13 +206,14 @@ def send_company(
             report.status = "stale"
             return report
         planner = Planner(config, code, company_id, day)
-        with engine.begin() as conn:
-            today_plan, _ = planner.plan(conn)
+        with engine.begin() as conn, paused():  # planned and recorded: see gcpause
+            today_plan = planner.plan(conn)[0]  # the snapshot goes at once
             report.planned = len(today_plan.reminders)
             report.new, report.superseded = ledger.record_plan(
                 conn, company_id, today_plan.reminders, day
             )
             queue = ledger.waiting(conn, company_id)
+            del today_plan  # not kept through the sending
         lease = dt.timedelta(minutes=dunning.lease_minutes)
         for row_id, key, customer, channel in queue:
             if shutdown.requested():  # the message before was recorded: stop here
