@@ -10,10 +10,11 @@ contacts, pauses, history). This script writes bench/plan.py's seeded inputs
 into a SQLite store (once: the file is kept and reused while its size matches),
 then measures in a fresh process each:
 
-- snapshot: reading the planner's inputs from the store;
-- snapshot + plan: the whole of ``sageconnect dunning plan`` but printing;
-- record: ``send`` then records the plan in the reminders ledger
-  (``ledger.record_plan``), rolled back;
+- plan: the whole of ``sageconnect dunning plan`` but printing: the planner's
+  inputs read and planned a batch of customers at a time (``Planner.batches``);
+- send: a send cycle's planning: the same, each batch recorded in the
+  reminders ledger (``ledger.record``), rolled back;
+- whole: one snapshot and one plan of everything, as before batches;
 - recheck: ``send`` plans each queued message's customer again from the store
   just before it leaves (``send._recheck``); the seconds of ``--rechecks``
   customers, and that times the reminders planned, for a whole first cycle.
@@ -35,15 +36,18 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 from _common import Result, child, write_results
 from plan import AS_OF, COMPANY, SETTINGS, generate
+from sqlalchemy import Connection
 
 from sageconnect.dunning.interest import Rates
-from sageconnect.dunning.ledger import record_plan
+from sageconnect.dunning.ledger import record, states, supersede
 from sageconnect.dunning.planner import Item, Pause, Plan, plan
-from sageconnect.dunning.snapshot import Snapshot, snapshot
+from sageconnect.dunning.send import BATCH
+from sageconnect.dunning.snapshot import Snapshot, snapshot, snapshots
 from sageconnect.gcpause import paused
 from sageconnect.store.engine import open_store
 
@@ -176,41 +180,51 @@ def _plan(snap: Snapshot) -> Plan:
     )
 
 
+def _batches(conn: Connection) -> Iterator[tuple[Snapshot, Plan]]:
+    """As ``Planner.batches``: a batch of customers at a time, under one pause."""
+    with paused():
+        for snap in snapshots(conn, 1, AS_OF, pending_days=10, size=BATCH):
+            yield snap, _plan(snap)
+
+
 def measure(name: str, db: Path, rechecks: int) -> None:
     """In the child: one measure over the store; print JSON on stdout."""
     engine = open_store(f"sqlite:///{db}")
     out: dict[str, object] = {}
+    counts = {"items": 0, "reminders": 0, "skipped": 0, "recorded": 0}
+    codes: list[str] = []
     with engine.connect() as conn:
         started = time.perf_counter()
         cpu = time.process_time()
-        with paused():  # as Planner.plan; send_company records under the same pause
-            snap = snapshot(conn, 1, AS_OF, pending_days=10)
-            out["snapshot"] = time.perf_counter() - started
-            out["items"] = len(snap.items)
-            if name in ("plan", "record", "recheck"):
+        if name == "whole":  # one snapshot and one plan of everything
+            with paused():
+                snap = snapshot(conn, 1, AS_OF, pending_days=10)
                 result = _plan(snap)
-                out["reminders"] = len(result.reminders)
-                out["skipped"] = len(result.skipped)
-            out["seconds"] = time.perf_counter() - started
-            out["cpu"] = time.process_time() - cpu
-            if name == "record":  # send's next step, rolled back: the store stays
-                conn.rollback()  # the reads' transaction
-                started, cpu = time.perf_counter(), time.process_time()
-                with conn.begin() as transaction:
-                    new, _ = record_plan(conn, 1, result.reminders, AS_OF)
-                    out["recorded"] = new
-                    transaction.rollback()
-        gc.collect()  # what the pause put off, counted: the collector's catch-up
-        if name == "record":
-            out["seconds"] = time.perf_counter() - started
-            out["record_cpu"] = time.process_time() - cpu
-        else:
-            out["seconds"] = time.perf_counter() - started
-            out["cpu"] = time.process_time() - cpu
-        if name == "recheck":
-            codes = sorted({p.notice.customer for p in result.reminders})
-            sample = codes[:: max(1, len(codes) // rechecks)][:rechecks]
+            counts.update(items=len(snap.items), reminders=len(result.reminders))
+            counts.update(skipped=len(result.skipped))
             del snap, result
+        else:
+            with conn.begin() as transaction:  # send's records: rolled back
+                known = states(conn, 1) if name == "send" else {}
+                for snap, result in _batches(conn):
+                    counts["items"] += len(snap.items)
+                    counts["reminders"] += len(result.reminders)
+                    counts["skipped"] += len(result.skipped)
+                    if name == "send":
+                        counts["recorded"] += record(
+                            conn, 1, result.reminders, AS_OF, known
+                        )
+                    if name == "recheck":
+                        codes += sorted({p.notice.customer for p in result.reminders})
+                if name == "send":
+                    supersede(conn, 1, AS_OF)
+                transaction.rollback()
+        gc.collect()  # what the pause put off, counted: the collector's catch-up
+        out["seconds"] = time.perf_counter() - started
+        out["cpu"] = time.process_time() - cpu
+        out.update(counts)
+        if name == "recheck":
+            sample = codes[:: max(1, len(codes) // rechecks)][:rechecks]
             started = time.perf_counter()
             for code in sample:
                 _plan(snapshot(conn, 1, AS_OF, pending_days=10, customer=code))
@@ -222,9 +236,9 @@ def measure(name: str, db: Path, rechecks: int) -> None:
 
 
 LABELS = {
-    "snapshot": "snapshot(...): read the planner's inputs from SQLite",
-    "plan": "snapshot(...) + plan(...): `dunning plan` but printing",
-    "record": "ledger.record_plan(...) of that plan (send, rolled back)",
+    "plan": "`dunning plan` but printing: snapshot + plan, a batch at a time",
+    "send": "a send cycle's planning: the same, each batch recorded (rolled back)",
+    "whole": "one snapshot + one plan of everything (before batches)",
     "recheck": "recheck one customer from the store (send, per message)",
 }
 

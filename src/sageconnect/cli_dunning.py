@@ -104,7 +104,7 @@ def _need_dunning(config: Config) -> None:
 
 def _plan(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     # the planner and the store load only for the dunning commands (not for a sync)
-    from sageconnect.dunning.send import plan_company  # noqa: PLC0415
+    from sageconnect.dunning.send import Planner  # noqa: PLC0415
     from sageconnect.store.queries import company_ids  # noqa: PLC0415
 
     _need_dunning(config)
@@ -118,31 +118,32 @@ def _plan(args: argparse.Namespace, config: Config, clock: Clock) -> int:
                 logs.get().warning("company_not_synced", company=code)
                 continue
             day = args.date or today(clock, ZoneInfo(config.companies[code].timezone))
-            result = plan_company(conn, config, code, ids[code], day)
-            planned += [
-                {
-                    "company": code,
-                    "customer": p.notice.customer,
-                    "name": p.notice.customer_name,
-                    "scenario": p.notice.scenario,
-                    "step": p.notice.step,
-                    "channel": p.notice.channel,
-                    "items": len(p.notice.lines),
-                    "open": p.notice.total_open,
-                    "claimed": p.notice.total_claimed,
-                    "key": p.notice.key,
-                }
-                for p in result.reminders
-            ]
-            skipped += [
-                {
-                    "company": code,
-                    "customer": s.customer,
-                    "invoice": s.invoice,
-                    "reason": s.reason,
-                }
-                for s in result.skipped
-            ]
+            # a batch of customers at a time: memory for one batch and the rows
+            for result in Planner(config, code, ids[code], day).batches(conn):
+                planned += [
+                    {
+                        "company": code,
+                        "customer": p.notice.customer,
+                        "name": p.notice.customer_name,
+                        "scenario": p.notice.scenario,
+                        "step": p.notice.step,
+                        "channel": p.notice.channel,
+                        "items": len(p.notice.lines),
+                        "open": p.notice.total_open,
+                        "claimed": p.notice.total_claimed,
+                        "key": p.notice.key,
+                    }
+                    for p in result.reminders
+                ]
+                skipped += [
+                    {
+                        "company": code,
+                        "customer": s.customer,
+                        "invoice": s.invoice,
+                        "reason": s.reason,
+                    }
+                    for s in result.skipped
+                ]
     if args.format == "json":
         data = {
             "planned": json.loads(render(planned, "json")),

@@ -18,8 +18,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Engine, insert, select
 
-from sageconnect.dunning.planner import Done, Item
-from sageconnect.dunning.snapshot import snapshot
+from sageconnect.dunning.interest import Rates
+from sageconnect.dunning.message import Sender
+from sageconnect.dunning.planner import Company, Done, Item, Plan, plan
+from sageconnect.dunning.settings import DunningConfig
+from sageconnect.dunning.snapshot import Snapshot, snapshot, snapshots
 from sageconnect.store.open_items import open_items
 from sageconnect.store.tables import (
     allocations,
@@ -29,12 +32,50 @@ from sageconnect.store.tables import (
     contacts,
     customers,
     invoices,
+    pauses,
     payments,
     reminder_items,
     reminders,
 )
 
 AS_OF = dt.date(2026, 11, 24)
+CONFIG = DunningConfig.model_validate(
+    {
+        "scenarios": {
+            "standard": {
+                "steps": [
+                    {
+                        "id": "courtesy",
+                        "days": -5,
+                        "channels": ["email"],
+                        "template": "courtesy",
+                    },
+                    {
+                        "id": "first",
+                        "days": 1,
+                        "channels": ["email"],
+                        "template": "first_reminder",
+                    },
+                    {
+                        "id": "formal",
+                        "days": 30,
+                        "channels": ["letter"],
+                        "template": "formal_notice",
+                        "tone": "formal",
+                        "claim_interest": True,
+                        "claim_indemnity": True,
+                    },
+                ]
+            }
+        },
+        "channels": {
+            "email": {"kind": "folder", "path": "out"},
+            "letter": {"kind": "folder", "path": "out"},
+        },
+    }
+)
+COMPANY = Company(code="co1", sender=Sender(name="Co"))
+RATES = Rates.build()
 NOW = dt.datetime(2026, 11, 24, 6, tzinfo=dt.UTC)
 PENDING_DAYS = 10
 
@@ -366,3 +407,106 @@ def test_the_history_and_contacts_are_read_as_before(engine: Engine) -> None:
     assert chosen == expected_contacts(engine), chosen
     assert [d.code for d in one.debtors] == ["C03"]
     assert sorted(d.code for d in snap.debtors) == [f"C{n:02d}" for n in range(1, 11)]
+
+
+def _with_pauses(conn: Connection) -> None:
+    """A dispute on one invoice, a hold on a whole customer, a promise resolved
+    (not read), and a pause of the other company."""
+    first = conn.execute(
+        select(invoices.c.id).where(invoices.c.customer_id == 2).limit(1)
+    ).scalar()
+    for customer, invoice, kind, resolved in [
+        (2, first, "dispute", None),
+        (5, None, "hold", None),
+        (6, None, "promise", NOW),
+        (11, None, "hold", None),
+    ]:
+        conn.execute(
+            insert(pauses).values(
+                company_id=1 if customer <= 10 else 2,
+                customer_id=customer,
+                invoice_id=invoice,
+                kind=kind,
+                reason=f"{kind} {customer}",
+                until=AS_OF + dt.timedelta(days=5) if kind == "promise" else None,
+                created_by="test",
+                created_at=NOW,
+                origin="cli",
+                resolved_at=resolved,
+            )
+        )
+
+
+@pytest.mark.parametrize("size", [1, 3, 4, 10])
+def test_the_snapshot_read_in_parts_is_the_whole_snapshot(
+    engine: Engine, size: int
+) -> None:
+    with engine.begin() as conn:
+        company = seeded_store(conn, 5)
+        _with_pauses(conn)
+    with engine.connect() as conn:
+        whole = snapshot(conn, company, AS_OF, pending_days=PENDING_DAYS)
+        parts = list(
+            snapshots(conn, company, AS_OF, pending_days=PENDING_DAYS, size=size)
+        )
+        owner = dict(
+            conn.execute(
+                select(invoices.c.id, customers.c.code).join(
+                    customers, customers.c.id == invoices.c.customer_id
+                )
+            ).all()
+        )
+    assert whole.items  # the seed has items, history and pauses
+    assert whole.done
+    assert whole.pauses
+    assert [len(p.debtors) for p in parts[:-1]] == [size] * (len(parts) - 1)
+    for part in parts:  # each part holds its own customers' rows, and only those
+        codes = {d.code for d in part.debtors}
+        assert {i.customer for i in part.items} <= codes
+        assert {p.customer for p in part.pauses} <= codes
+        assert {owner[d.invoice_id] for d in part.done} <= codes  # history too
+    assert sorted(map(exact, (i for p in parts for i in p.items))) == sorted(
+        map(exact, whole.items)
+    )
+    for field in ("debtors", "pauses", "done"):
+        got = sorted((x for p in parts for x in getattr(p, field)), key=repr)
+        assert got == sorted(getattr(whole, field), key=repr), field
+
+
+def test_a_plan_made_part_by_part_is_the_whole_plan(engine: Engine) -> None:
+    """What `dunning plan` and each send cycle do, against one plan of all."""
+    with engine.begin() as conn:
+        company = seeded_store(conn, 6)
+        _with_pauses(conn)
+
+    def planned(snap: Snapshot) -> Plan:
+        return plan(
+            company=COMPANY,
+            debtors=snap.debtors,
+            items=snap.items,
+            pauses=snap.pauses,
+            done=snap.done,
+            settings=CONFIG,
+            rates=RATES,
+            as_of=AS_OF,
+        )
+
+    with engine.connect() as conn:
+        whole = planned(snapshot(conn, company, AS_OF, pending_days=PENDING_DAYS))
+        parts = [
+            planned(part)
+            for part in snapshots(
+                conn, company, AS_OF, pending_days=PENDING_DAYS, size=3
+            )
+        ]
+    assert whole.reminders
+    assert whole.skipped
+    by_code = sorted(
+        (p.notice for part in parts for p in part.reminders),
+        key=lambda n: n.customer,
+    )  # stable: each customer's messages in the order it planned them
+    assert by_code == [p.notice for p in whole.reminders]
+    assert (
+        sorted((s for part in parts for s in part.skipped), key=lambda s: s.customer)
+        == whole.skipped
+    )

@@ -92,20 +92,42 @@ def record_plan(
     dispute since resolved, a grouping that came back), is planned again with
     today's words; a key claimed, sent, failed or uncertain is left alone.
     Returns (rows planned anew, rows cancelled because the plan dropped them).
+    A plan made a batch of customers at a time is recorded batch by batch
+    (:func:`record`, with the states read once by :func:`states`), then
+    :func:`supersede` once.
     """
-    new = 0
-    fresh: list[dict[str, object]] = []
+    new = record(conn, company, planned, day, states(conn, company))
+    return new, supersede(conn, company, day)
+
+
+def states(conn: Connection, company: int) -> dict[str, str]:
+    """Every reminder key of the company, with its state."""
     rows = conn.execute(
         select(reminders.c.key, reminders.c.state).where(
             reminders.c.company_id == company
         )
     )
-    existing: dict[str, str] = {key: state for key, state in rows}  # noqa: C416
+    return {key: state for key, state in rows}  # noqa: C416
+
+
+def record(
+    conn: Connection,
+    company: int,
+    planned: Iterable[Planned],
+    day: dt.date,
+    known: dict[str, str],
+) -> int:
+    """Record part of today's plan (see :func:`record_plan`); ``known``: the
+    states read before. Returns the rows planned anew."""
+    new = 0
+    fresh: list[dict[str, object]] = []
     for p in planned:
+        state = known.get(p.notice.key)
+        if state is not None and state not in ("planned", "cancelled"):
+            continue  # claimed, sent, failed or uncertain: as it is
         body = payload(p.notice)
         digest = hashlib.sha256(body.encode()).hexdigest()
-        state = existing.get(p.notice.key)
-        if state in ("planned", "cancelled"):
+        if state is not None:
             new += state == "cancelled"
             conn.execute(
                 update(reminders)
@@ -123,8 +145,6 @@ def record_plan(
                     attempt_id=None,
                 )
             )
-            continue
-        if state is not None:
             continue
         fresh.append(
             {
@@ -146,17 +166,22 @@ def record_plan(
         batch = fresh[start : start + 1000]
         # another run may have planned the same keys a moment ago: same rows
         conn.execute(_insert_new(conn), batch)
-    new += len(fresh)  # less any a concurrent run inserted first
-    stale = conn.execute(
-        update(reminders)
-        .where(
-            reminders.c.company_id == company,
-            reminders.c.state == "planned",
-            reminders.c.planned_on < day,
-        )
-        .values(state="cancelled", outcome_detail="superseded: no longer planned")
-    ).rowcount
-    return new, stale
+    return new + len(fresh)  # less any a concurrent run inserted first
+
+
+def supersede(conn: Connection, company: int, day: dt.date) -> int:
+    """Cancel what today's plan, recorded whole, no longer plans; how many."""
+    return int(
+        conn.execute(
+            update(reminders)
+            .where(
+                reminders.c.company_id == company,
+                reminders.c.state == "planned",
+                reminders.c.planned_on < day,
+            )
+            .values(state="cancelled", outcome_detail="superseded: no longer planned")
+        ).rowcount
+    )
 
 
 def _insert_new(conn: Connection) -> Insert:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
@@ -37,7 +37,12 @@ from sageconnect.dunning.message import (
 )
 from sageconnect.dunning.planner import Company, Debtor, Plan, Planned, plan
 from sageconnect.dunning.settings import DunningConfig
-from sageconnect.dunning.snapshot import Snapshot, last_good_sync, snapshot
+from sageconnect.dunning.snapshot import (
+    Snapshot,
+    last_good_sync,
+    snapshot,
+    snapshots,
+)
 from sageconnect.gcpause import paused
 from sageconnect.store.open_items import PENDING_DAYS
 from sageconnect.store.queries import company_ids
@@ -95,6 +100,9 @@ def company_settings(
     )
 
 
+BATCH = 5000  # customers planned at a time: memory follows this, not the ledger
+
+
 @dataclass(slots=True)
 class Planner:
     """One company's planning inputs for a cycle, read once: its settings, the
@@ -108,20 +116,28 @@ class Planner:
     _contacts: dict[str, Contact] | None = None
     _grades: dict[str, str] | None = None
 
-    def plan(
-        self, conn: Connection, customer: str | None = None
-    ) -> tuple[Plan, Snapshot]:
-        if customer is not None:  # one customer, before a message: a few objects
-            return self._plan(conn, customer)
-        with paused():  # the whole company, from the snapshot to the plan: gcpause
-            return self._plan(conn, customer)
-
-    def _plan(self, conn: Connection, customer: str | None) -> tuple[Plan, Snapshot]:
-        dunning, company, rates, pending = company_settings(self.config, self.code)
+    def plan(self, conn: Connection, customer: str) -> tuple[Plan, Snapshot]:
+        """One customer's plan, and what it was made from (before a message)."""
+        pending = company_settings(self.config, self.code)[3]
         snap = snapshot(
             conn, self.company_id, self.day, pending_days=pending, customer=customer
         )
-        result = plan(
+        return self._plan(conn, snap), snap
+
+    def batches(self, conn: Connection, size: int = BATCH) -> Iterator[Plan]:
+        """The whole company's plan, ``size`` customers at a time: the reminders
+        and reasons of one plan of everything, with memory for one batch (the
+        planner plans each customer on its own)."""
+        pending = company_settings(self.config, self.code)[3]
+        with paused():  # from the first read to the last record: gcpause
+            for part in snapshots(
+                conn, self.company_id, self.day, pending_days=pending, size=size
+            ):
+                yield self._plan(conn, part)
+
+    def _plan(self, conn: Connection, snap: Snapshot) -> Plan:
+        dunning, company, rates, _ = company_settings(self.config, self.code)
+        return plan(
             company=company,
             debtors=self._debtors(conn, snap.debtors),
             items=snap.items,
@@ -131,7 +147,6 @@ class Planner:
             rates=rates,
             as_of=self.day,
         )
-        return result, snap
 
     def _debtors(self, conn: Connection, found: list[Debtor]) -> list[Debtor]:
         """The store's debtors, with the contacts file laid over them and, when a
@@ -154,7 +169,12 @@ class Planner:
 def plan_company(
     conn: Connection, config: Config, code: str, company_id: int, day: dt.date
 ) -> Plan:
-    return Planner(config, code, company_id, day).plan(conn)[0]
+    """The company's whole plan in one (its batches joined)."""
+    whole = Plan()
+    for part in Planner(config, code, company_id, day).batches(conn):
+        whole.reminders += part.reminders
+        whole.skipped += part.skipped
+    return whole
 
 
 def send_company(
@@ -206,14 +226,14 @@ def send_company(
             report.status = "stale"
             return report
         planner = Planner(config, code, company_id, day)
-        with engine.begin() as conn, paused():  # planned and recorded: see gcpause
-            today_plan = planner.plan(conn)[0]  # the snapshot goes at once
-            report.planned = len(today_plan.reminders)
-            report.new, report.superseded = ledger.record_plan(
-                conn, company_id, today_plan.reminders, day
-            )
+        with engine.begin() as conn:  # planned and recorded a batch at a time
+            known = ledger.states(conn, company_id)
+            for part in planner.batches(conn):
+                planned = part.reminders
+                report.planned += len(planned)
+                report.new += ledger.record(conn, company_id, planned, day, known)
+            report.superseded = ledger.supersede(conn, company_id, day)
             queue = ledger.waiting(conn, company_id)
-            del today_plan  # not kept through the sending
         lease = dt.timedelta(minutes=dunning.lease_minutes)
         for row_id, key, customer, channel in queue:
             if shutdown.requested():  # the message before was recorded: stop here

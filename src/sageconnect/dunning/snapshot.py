@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import attrgetter
+from typing import Generic, TypeVar
 
 from sqlalchemy import Connection, bindparam, func, select, text
 
 from sageconnect.dunning.planner import Debtor, Done, Item, Pause
 from sageconnect.store.bulk import driver_rows
-from sageconnect.store.open_items import as_date, chase_rows
+from sageconnect.store.open_items import ChaseRow, as_date, chase_rows
 from sageconnect.store.tables import contacts, customers, pauses, sync_runs
 
 DONE_STATES = ("claimed", "sent", "uncertain")  # may have reached the customer
@@ -38,22 +42,77 @@ def snapshot(
     The open items are ``open_items``' invoices with something open, read in
     one query with their ids (``chase_rows``); amounts become Decimal here.
     """
-    money = _money
-    items = []
-    for id_, key, code, number, issued, due, amount, open_, chase in chase_rows(
+    rows = chase_rows(
         conn, company, as_of, customer=customer, pending_days=pending_days
-    ):
+    )
+    return Snapshot(
+        debtors=_debtors(conn, company, customer),
+        items=[item for _, item in _items(rows)],
+        pauses=_pauses(conn, company, customer),
+        done=[done for _, done in _done(conn, company, customer)],
+    )
+
+
+def snapshots(
+    conn: Connection, company: int, as_of: dt.date, *, pending_days: int, size: int
+) -> Iterator[Snapshot]:
+    """The company's snapshot in parts of ``size`` customers (by id), each with
+    their open items, pauses and history: planned part by part, the plan of the
+    whole, with memory for one part.
+
+    The open items and the history are each read in one pass, sorted by
+    customer by the database, and cut as they come; the customers themselves
+    (and their pauses) are read whole, a row each.
+    """
+    debtors = sorted(_debtors(conn, company, None), key=_ID)
+    paused: dict[str, list[Pause]] = defaultdict(list)
+    for pause in _pauses(conn, company, None):
+        paused[pause.customer].append(pause)
+    rows = chase_rows(conn, company, as_of, pending_days=pending_days, by_customer=True)
+    items = _Cut(_items(rows))
+    done = _Cut(_done(conn, company, None, by_customer=True))
+    for start in range(0, len(debtors), size):
+        part = debtors[start : start + size]
+        last = part[-1].id if start + size < len(debtors) else None
+        yield Snapshot(
+            debtors=part,
+            items=items.upto(last),
+            pauses=[p for d in part for p in paused.get(d.code, ())],
+            done=done.upto(last),
+        )
+
+
+_ID = attrgetter("id")
+T = TypeVar("T")
+
+
+class _Cut(Generic[T]):
+    """(customer id, value) pairs sorted by customer, taken a part at a time."""
+
+    def __init__(self, pairs: Iterator[tuple[int, T]]) -> None:
+        self.pairs = pairs
+        self.head = next(pairs, None)
+
+    def upto(self, last: int | None) -> list[T]:
+        """The values of customers up to ``last`` (None: all that are left)."""
+        taken = []
+        head, pairs = self.head, self.pairs
+        while head is not None and (last is None or head[0] <= last):
+            taken.append(head[1])
+            head = next(pairs, None)
+        self.head = head
+        return taken
+
+
+def _items(rows: Iterator[ChaseRow]) -> Iterator[tuple[int, Item]]:
+    """(customer id, Item) of each row; amounts become Decimal here."""
+    money = _money
+    for id_, key, customer, code, number, issued, due, amount, open_, chase in rows:
         whole = money(amount)  # mostly all of it is open, and all of that to chase
         left = whole if open_ == amount else money(open_)
         to_chase = left if chase == open_ else money(chase)
         # positional, in Item's order: a third of the time of keywords
-        items.append(Item(id_, key, code, number, issued, due, whole, left, to_chase))
-    return Snapshot(
-        debtors=_debtors(conn, company, customer),
-        items=items,
-        pauses=_pauses(conn, company, customer),
-        done=_done(conn, company, customer),
-    )
+        yield customer, Item(id_, key, code, number, issued, due, whole, left, to_chase)
 
 
 def _money(cents: int) -> Decimal:
@@ -159,10 +218,13 @@ def _pauses(conn: Connection, company: int, only: str | None) -> list[Pause]:
     ]
 
 
-def _done(conn: Connection, company: int, only: str | None) -> list[Done]:
-    """The steps that went out (or may have), each distinct date parsed once."""
+def _done(
+    conn: Connection, company: int, only: str | None, *, by_customer: bool = False
+) -> Iterator[tuple[int, Done]]:
+    """(customer id, step) of the steps that went out (or may have), each
+    distinct date parsed once; sorted by customer (see ``chase_rows``)."""
     sql = (
-        "SELECT ri.invoice_id, ri.step, ri.channel, r.planned_on"
+        "SELECT r.customer_id, ri.invoice_id, ri.step, ri.channel, r.planned_on"
         " FROM reminder_items ri JOIN reminders r ON r.id = ri.reminder_id"
         " WHERE r.company_id = :company AND r.state IN :states"
     )
@@ -171,16 +233,18 @@ def _done(conn: Connection, company: int, only: str | None) -> list[Done]:
             " AND r.customer_id IN (SELECT id FROM customers"
             " WHERE company_id = :company AND code = :customer)"
         )
+    if by_customer:  # "+": sorted after a scan, not read in the index's order
+        sql += " ORDER BY +r.customer_id"
     query = text(sql).bindparams(bindparam("states", expanding=True))
     params = {"company": company, "states": list(DONE_STATES), "customer": only}
     days: dict[object, dt.date] = {}
-    result = []
-    for invoice, step, channel, on in driver_rows(conn, query, params):
+    for customer, invoice, step, channel, on in driver_rows(
+        conn, query, params, stream=by_customer
+    ):
         day = days.get(on)
         if day is None:
             day = days[on] = as_date(on)
-        result.append(Done(invoice, step, channel, day))
-    return result
+        yield customer, Done(invoice, step, channel, day)
 
 
 def last_good_sync(conn: Connection, company: int) -> dt.datetime | None:

@@ -59,7 +59,11 @@ FETCH = 5000  # rows fetched at a time by driver_rows
 
 
 def driver_rows(
-    conn: Connection, statement: Executable, params: dict[str, Any]
+    conn: Connection,
+    statement: Executable,
+    params: dict[str, Any],
+    *,
+    stream: bool = False,
 ) -> Iterator[tuple[Any, ...]]:
     """The rows of a query as the driver gives them, a batch at a time.
 
@@ -67,7 +71,17 @@ def driver_rows(
     as usual); the rows are then fetched from its DBAPI cursor as the driver's
     own tuples, without a Row object or a type conversion each: for reads of
     hundreds of thousands of rows whose columns the caller converts itself.
+
+    With ``stream``, the rows are read as they come on PostgreSQL too (a
+    server-side cursor: its client cursor would hold them all), for a caller
+    that keeps only a part of them at a time; SQLite reads them so anyway.
     """
+    if stream and conn.dialect.name == "postgresql":
+        statement = statement.execution_options(
+            stream_results=True, max_row_buffer=FETCH
+        )
+        yield from (tuple(row) for row in conn.execute(statement, params))
+        return
     options = conn.get_execution_options()
     if options.get("stream_results") or options.get("yield_per"):
         # a streamed result holds rows in SQLAlchemy's buffer, not the cursor's

@@ -181,12 +181,11 @@ pending AS (
     AND l.booked <= :as_of AND l.booked >= :since {match_filter}
   GROUP BY m.invoice_id
 )
-SELECT i.id, i.key, c.code, i.number, i.issued, i.due, i.amount,
+SELECT i.id, i.key, i.customer_id, i.number, i.issued, i.due, i.amount,
        CASE WHEN i.amount > 0 THEN i.amount - COALESCE(s.amount, 0)
             ELSE i.amount + COALESCE(s.amount, 0) END,
        COALESCE(p.amount, 0)
 FROM invoices i
-JOIN customers c ON c.id = i.customer_id
 LEFT JOIN settled s ON s.item = i.id
 LEFT JOIN pending p ON p.invoice_id = i.id
 WHERE i.company_id = :company AND i.closed_run_id IS NULL AND i.issued <= :as_of
@@ -196,9 +195,9 @@ _OF_CUSTOMER = """IN (SELECT i.id FROM invoices i
   JOIN customers c ON c.id = i.customer_id
   WHERE i.company_id = :company AND c.code = :customer)"""
 
-# (invoice id, key, customer code, number, issued, due, amount, open, to_chase),
-# amounts in integer cents
-ChaseRow = tuple[int, str, str, str, dt.date, dt.date, int, int, int]
+# (invoice id, key, customer id, customer code, number, issued, due, amount,
+# open, to_chase), amounts in integer cents
+ChaseRow = tuple[int, str, int, str, str, dt.date, dt.date, int, int, int]
 
 
 def chase_rows(
@@ -207,19 +206,27 @@ def chase_rows(
     as_of: dt.date,
     *,
     customer: str | None = None,
+    by_customer: bool = False,
     pending_days: int = PENDING_DAYS,
 ) -> Iterator[ChaseRow]:
     """The invoices ``open_items`` lists with something open (``open`` > 0), as
     the dunning planner reads them: its figures, amounts in integer cents, the
-    invoice's id, in no particular order. One query; no per-row object but the
-    tuple, each distinct date parsed once.
+    invoice's id, of the company or of one ``customer`` (code). One query; no
+    per-row object but the tuple, each distinct date parsed once.
+
+    In no particular order, or ``by_customer`` (id): then sorted by the
+    database from one scan of the table, and read as they come (a server-side
+    cursor on PostgreSQL), so that memory does not follow the ledger.
     """
+    of = _OF_CUSTOMER if customer else ""
     sql = _CHASED.format(
-        customer_filter="AND c.code = :customer" if customer else "",
-        alloc_filter=f"AND invoice_id {_OF_CUSTOMER}" if customer else "",
-        note_filter=f"AND credit_note_id {_OF_CUSTOMER}" if customer else "",
-        match_filter=f"AND m.invoice_id {_OF_CUSTOMER}" if customer else "",
+        customer_filter=f"AND i.id {of}" if of else "",
+        alloc_filter=f"AND invoice_id {of}" if of else "",
+        note_filter=f"AND credit_note_id {of}" if of else "",
+        match_filter=f"AND m.invoice_id {of}" if of else "",
     )
+    if by_customer:  # "+": sorted after a scan, not read in the index's order
+        sql += "ORDER BY +i.customer_id"
     params = {
         "company": company,
         "as_of": as_of,
@@ -227,8 +234,9 @@ def chase_rows(
         "customer": customer,
     }
     days: dict[object, dt.date] = {}
-    rows = driver_rows(conn, text(sql), params)  # tuples, a batch at a time
-    for id_, key, code, number, issued, due, amount, open_, pending in rows:
+    codes = _codes(conn, company, customer)  # cheaper than a join on each row
+    rows = driver_rows(conn, text(sql), params, stream=by_customer)
+    for id_, key, customer_id, number, issued, due, amount, open_, pending in rows:
         if open_ <= 0:
             continue
         first = days.get(issued)
@@ -239,7 +247,27 @@ def chase_rows(
             last = days[due] = as_date(due)
         # pending counts up to what is open: to_chase = open - min(pending, open)
         chase = open_ - pending if open_ > pending else 0
-        yield id_, key, code, number, first, last, int(amount), int(open_), int(chase)
+        yield (
+            id_,
+            key,
+            customer_id,
+            codes[customer_id],
+            number,
+            first,
+            last,
+            int(amount),
+            int(open_),
+            int(chase),
+        )
+
+
+def _codes(conn: Connection, company: int, customer: str | None) -> dict[int, str]:
+    """The company's customer codes by id (the one ``customer``'s, if given)."""
+    sql = "SELECT id, code FROM customers WHERE company_id = :company"
+    if customer:
+        sql += " AND code = :customer"
+    found = conn.execute(text(sql), {"company": company, "customer": customer})
+    return {int(id_): str(code) for id_, code in found}
 
 
 def as_date(value: object) -> dt.date:
