@@ -211,7 +211,7 @@ def floor(inputs: Inputs) -> str:
 
 
 def run_plan(inputs: Inputs) -> Plan:
-    with paused():  # as Planner.plan
+    with paused():  # as Planner.batches
         return plan(
             company=COMPANY,
             debtors=inputs.debtors,

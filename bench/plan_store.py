@@ -203,22 +203,26 @@ def measure(name: str, db: Path, rechecks: int) -> None:
             counts.update(items=len(snap.items), reminders=len(result.reminders))
             counts.update(skipped=len(result.skipped))
             del snap, result
-        else:
-            with conn.begin() as transaction:  # send's records: rolled back
-                known = states(conn, 1) if name == "send" else {}
+        else:  # as send_company: read on one connection, record on another
+            known = states(conn, 1) if name == "send" else {}
+            with engine.connect() as writer:
                 for snap, result in _batches(conn):
                     counts["items"] += len(snap.items)
                     counts["reminders"] += len(result.reminders)
                     counts["skipped"] += len(result.skipped)
-                    if name == "send":
-                        counts["recorded"] += record(
-                            conn, 1, result.reminders, AS_OF, known
-                        )
+                    if name == "send":  # each part in its transaction, rolled back
+                        with writer.begin() as transaction:
+                            counts["recorded"] += record(
+                                writer, 1, result.reminders, AS_OF, known
+                            )
+                            transaction.rollback()
                     if name == "recheck":
                         codes += sorted({p.notice.customer for p in result.reminders})
                 if name == "send":
-                    supersede(conn, 1, AS_OF)
-                transaction.rollback()
+                    with writer.begin() as transaction:
+                        supersede(writer, 1, AS_OF)
+                        transaction.rollback()
+            conn.rollback()
         gc.collect()  # what the pause put off, counted: the collector's catch-up
         out["seconds"] = time.perf_counter() - started
         out["cpu"] = time.process_time() - cpu

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from sageconnect.dunning.interest import Rates
 from sageconnect.dunning.message import Sender
@@ -501,12 +501,37 @@ def test_a_plan_made_part_by_part_is_the_whole_plan(engine: Engine) -> None:
         ]
     assert whole.reminders
     assert whole.skipped
-    by_code = sorted(
-        (p.notice for part in parts for p in part.reminders),
-        key=lambda n: n.customer,
-    )  # stable: each customer's messages in the order it planned them
-    assert by_code == [p.notice for p in whole.reminders]
-    assert (
-        sorted((s for part in parts for s in part.skipped), key=lambda s: s.customer)
-        == whole.skipped
-    )
+    # in the same order: parts are cut in the order of the customers' codes
+    assert [p.notice for part in parts for p in part.reminders] == [
+        p.notice for p in whole.reminders
+    ]
+    assert [s for part in parts for s in part.skipped] == whole.skipped
+
+
+@pytest.mark.filterwarnings("error::ResourceWarning")
+def test_parts_of_a_company_whose_customers_are_all_closed(engine: Engine) -> None:
+    """Their items stay in the store; nothing to plan, no cursor left open."""
+    with engine.begin() as conn:
+        company = seeded_store(conn, 7)
+        conn.execute(
+            update(customers)
+            .where(customers.c.company_id == company)
+            .values(closed_run_id=1)
+        )
+    with engine.connect() as conn:
+        assert snapshot(conn, company, AS_OF, pending_days=PENDING_DAYS).items
+        parts = snapshots(conn, company, AS_OF, pending_days=PENDING_DAYS, size=3)
+        assert list(parts) == []
+
+
+@pytest.mark.filterwarnings("error::ResourceWarning")
+def test_parts_left_half_read_close_their_cursors(engine: Engine) -> None:
+    with engine.begin() as conn:
+        company = seeded_store(conn, 8)
+    with engine.connect() as conn:
+        parts = snapshots(conn, company, AS_OF, pending_days=PENDING_DAYS, size=2)
+        first = next(parts)
+        parts.close()  # a cycle stopped after one part
+        assert first.debtors
+        again = list(snapshots(conn, company, AS_OF, pending_days=PENDING_DAYS, size=2))
+    assert again[0].debtors == first.debtors

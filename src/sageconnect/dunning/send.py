@@ -124,14 +124,19 @@ class Planner:
         )
         return self._plan(conn, snap), snap
 
-    def batches(self, conn: Connection, size: int = BATCH) -> Iterator[Plan]:
-        """The whole company's plan, ``size`` customers at a time: the reminders
-        and reasons of one plan of everything, with memory for one batch (the
-        planner plans each customer on its own)."""
+    def batches(self, conn: Connection, size: int | None = None) -> Iterator[Plan]:
+        """The whole company's plan, ``size`` (BATCH) customers at a time, in the
+        order of their codes: joined, the reminders and reasons of one plan of
+        everything, in the same order (the planner plans each customer on its
+        own), with memory for one part. Read in ``conn``'s transaction."""
         pending = company_settings(self.config, self.code)[3]
-        with paused():  # from the first read to the last record: gcpause
+        with paused():  # from the first read to the last part's use: gcpause
             for part in snapshots(
-                conn, self.company_id, self.day, pending_days=pending, size=size
+                conn,
+                self.company_id,
+                self.day,
+                pending_days=pending,
+                size=size or BATCH,
             ):
                 yield self._plan(conn, part)
 
@@ -226,12 +231,21 @@ def send_company(
             report.status = "stale"
             return report
         planner = Planner(config, code, company_id, day)
-        with engine.begin() as conn:  # planned and recorded a batch at a time
+        with engine.begin() as conn:
             known = ledger.states(conn, company_id)
-            for part in planner.batches(conn):
+        # Read in one transaction (one view of the store), each part recorded in
+        # a short one of its own: another writer (a pause added, a sync) waits
+        # for one part's records at most, and the reads never become a write
+        # (SQLite refuses a write from a reader that another commit overtook).
+        # A cycle stopped half-way has recorded some parts: the next one plans
+        # them again under the same keys.
+        with engine.connect() as reader:
+            for part in planner.batches(reader):
                 planned = part.reminders
                 report.planned += len(planned)
-                report.new += ledger.record(conn, company_id, planned, day, known)
+                with engine.begin() as conn:
+                    report.new += ledger.record(conn, company_id, planned, day, known)
+        with engine.begin() as conn:
             report.superseded = ledger.supersede(conn, company_id, day)
             queue = ledger.waiting(conn, company_id)
         lease = dt.timedelta(minutes=dunning.lease_minutes)

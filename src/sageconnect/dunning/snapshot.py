@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from decimal import Decimal
 from operator import attrgetter
@@ -13,7 +13,7 @@ from typing import Generic, TypeVar
 from sqlalchemy import Connection, bindparam, func, select, text
 
 from sageconnect.dunning.planner import Debtor, Done, Item, Pause
-from sageconnect.store.bulk import driver_rows
+from sageconnect.store.bulk import analyze, driver_rows, insert_rows, temp_table
 from sageconnect.store.open_items import ChaseRow, as_date, chase_rows
 from sageconnect.store.tables import contacts, customers, pauses, sync_runs
 
@@ -53,66 +53,93 @@ def snapshot(
     )
 
 
+PARTS = "dunning_parts"  # (customer_id, part): the parts of snapshots, by code
+
+
 def snapshots(
     conn: Connection, company: int, as_of: dt.date, *, pending_days: int, size: int
-) -> Iterator[Snapshot]:
-    """The company's snapshot in parts of ``size`` customers (by id), each with
-    their open items, pauses and history: planned part by part, the plan of the
-    whole, with memory for one part.
+) -> Generator[Snapshot, None, None]:
+    """The company's snapshot in parts of ``size`` customers, in the order of
+    their codes, each with their open items, pauses and history: planned part
+    by part, the plan of the whole, in the same order, with memory for one part.
 
-    The open items and the history are each read in one pass, sorted by
-    customer by the database, and cut as they come; the customers themselves
-    (and their pauses) are read whole, a row each.
+    The customers (and their pauses) are read whole, a row each, and cut into
+    parts; the open items and the history are each read in one pass, sorted by
+    part by the database (a temporary table gives each customer its part), and
+    cut as they come. Read in the caller's transaction: one view of the store.
     """
-    debtors = sorted(_debtors(conn, company, None), key=_ID)
+    debtors = sorted(_debtors(conn, company, None), key=_CODE)  # as plan() sorts
+    if not debtors:
+        return
     paused: dict[str, list[Pause]] = defaultdict(list)
     for pause in _pauses(conn, company, None):
         paused[pause.customer].append(pause)
-    rows = chase_rows(conn, company, as_of, pending_days=pending_days, by_customer=True)
+    parts = [debtors[start : start + size] for start in range(0, len(debtors), size)]
+    temp_table(conn, PARTS, "customer_id INTEGER PRIMARY KEY, part INTEGER NOT NULL")
+    insert_rows(
+        conn,
+        PARTS,
+        ("customer_id", "part"),
+        ((d.id, n) for n, part in enumerate(parts) for d in part),
+    )
+    analyze(conn, PARTS)
+    rows = chase_rows(conn, company, as_of, pending_days=pending_days, parts=PARTS)
     items = _Cut(_items(rows))
-    done = _Cut(_done(conn, company, None, by_customer=True))
-    for start in range(0, len(debtors), size):
-        part = debtors[start : start + size]
-        last = part[-1].id if start + size < len(debtors) else None
-        yield Snapshot(
-            debtors=part,
-            items=items.upto(last),
-            pauses=[p for d in part for p in paused.get(d.code, ())],
-            done=done.upto(last),
-        )
+    done = _Cut(_done(conn, company, None, parts=PARTS))
+    try:
+        for n, part in enumerate(parts):
+            yield Snapshot(
+                debtors=part,
+                items=items.upto(n),
+                pauses=[p for d in part for p in paused.get(d.code, ())],
+                done=done.upto(n),
+            )
+    finally:  # the cursors first: PostgreSQL drops no table a cursor reads
+        items.close()
+        done.close()
+        conn.exec_driver_sql(f"DROP TABLE {PARTS}")
 
 
-_ID = attrgetter("id")
+_CODE = attrgetter("code")
 T = TypeVar("T")
 
 
 class _Cut(Generic[T]):
-    """(customer id, value) pairs sorted by customer, taken a part at a time."""
+    """(part, value) pairs sorted by part, taken a part at a time."""
 
-    def __init__(self, pairs: Iterator[tuple[int, T]]) -> None:
+    def __init__(self, pairs: Generator[tuple[int, T], None, None]) -> None:
         self.pairs = pairs
         self.head = next(pairs, None)
 
-    def upto(self, last: int | None) -> list[T]:
-        """The values of customers up to ``last`` (None: all that are left)."""
+    def upto(self, part: int) -> list[T]:
+        """The values of the parts up to ``part``."""
         taken = []
         head, pairs = self.head, self.pairs
-        while head is not None and (last is None or head[0] <= last):
+        while head is not None and head[0] <= part:
             taken.append(head[1])
             head = next(pairs, None)
         self.head = head
         return taken
 
+    def close(self) -> None:
+        """Stop reading (the query's cursor is closed)."""
+        self.pairs.close()
 
-def _items(rows: Iterator[ChaseRow]) -> Iterator[tuple[int, Item]]:
-    """(customer id, Item) of each row; amounts become Decimal here."""
+
+def _items(
+    rows: Generator[ChaseRow, None, None],
+) -> Generator[tuple[int, Item], None, None]:
+    """(part, Item) of each row; amounts become Decimal here."""
     money = _money
-    for id_, key, customer, code, number, issued, due, amount, open_, chase in rows:
-        whole = money(amount)  # mostly all of it is open, and all of that to chase
-        left = whole if open_ == amount else money(open_)
-        to_chase = left if chase == open_ else money(chase)
-        # positional, in Item's order: a third of the time of keywords
-        yield customer, Item(id_, key, code, number, issued, due, whole, left, to_chase)
+    try:
+        for id_, key, part, code, number, issued, due, amount, open_, chase in rows:
+            whole = money(amount)  # mostly all of it open, and all of that to chase
+            left = whole if open_ == amount else money(open_)
+            to_chase = left if chase == open_ else money(chase)
+            # positional, in Item's order: a third of the time of keywords
+            yield part, Item(id_, key, code, number, issued, due, whole, left, to_chase)
+    finally:
+        rows.close()
 
 
 def _money(cents: int) -> Decimal:
@@ -219,32 +246,36 @@ def _pauses(conn: Connection, company: int, only: str | None) -> list[Pause]:
 
 
 def _done(
-    conn: Connection, company: int, only: str | None, *, by_customer: bool = False
-) -> Iterator[tuple[int, Done]]:
-    """(customer id, step) of the steps that went out (or may have), each
-    distinct date parsed once; sorted by customer (see ``chase_rows``)."""
+    conn: Connection, company: int, only: str | None, *, parts: str | None = None
+) -> Generator[tuple[int, Done], None, None]:
+    """(part, step) of the steps that went out (or may have), each distinct date
+    parsed once; part 0, or as ``chase_rows`` gives them with ``parts``."""
     sql = (
-        "SELECT r.customer_id, ri.invoice_id, ri.step, ri.channel, r.planned_on"
-        " FROM reminder_items ri JOIN reminders r ON r.id = ri.reminder_id"
-        " WHERE r.company_id = :company AND r.state IN :states"
+        f"SELECT {'pt.part' if parts else '0'}, ri.invoice_id, ri.step, ri.channel,"
+        " r.planned_on FROM reminder_items ri JOIN reminders r ON r.id = ri.reminder_id"
     )
+    if parts:
+        sql += f" JOIN {parts} pt ON pt.customer_id = r.customer_id"
+    sql += " WHERE r.company_id = :company AND r.state IN :states"
     if only:
         sql += (
             " AND r.customer_id IN (SELECT id FROM customers"
             " WHERE company_id = :company AND code = :customer)"
         )
-    if by_customer:  # "+": sorted after a scan, not read in the index's order
-        sql += " ORDER BY +r.customer_id"
+    if parts:
+        sql += " ORDER BY pt.part"
     query = text(sql).bindparams(bindparam("states", expanding=True))
     params = {"company": company, "states": list(DONE_STATES), "customer": only}
     days: dict[object, dt.date] = {}
-    for customer, invoice, step, channel, on in driver_rows(
-        conn, query, params, stream=by_customer
-    ):
-        day = days.get(on)
-        if day is None:
-            day = days[on] = as_date(on)
-        yield customer, Done(invoice, step, channel, day)
+    rows = driver_rows(conn, query, params, stream=bool(parts))
+    try:
+        for part, invoice, step, channel, on in rows:
+            day = days.get(on)
+            if day is None:
+                day = days[on] = as_date(on)
+            yield part, Done(invoice, step, channel, day)
+    finally:
+        rows.close()
 
 
 def last_good_sync(conn: Connection, company: int) -> dt.datetime | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -64,7 +64,7 @@ def driver_rows(
     params: dict[str, Any],
     *,
     stream: bool = False,
-) -> Iterator[tuple[Any, ...]]:
+) -> Generator[tuple[Any, ...], None, None]:
     """The rows of a query as the driver gives them, a batch at a time.
 
     SQLAlchemy compiles and runs the statement (bound and expanding parameters
@@ -80,7 +80,11 @@ def driver_rows(
         statement = statement.execution_options(
             stream_results=True, max_row_buffer=FETCH
         )
-        yield from (tuple(row) for row in conn.execute(statement, params))
+        streamed = conn.execute(statement, params)
+        try:
+            yield from (tuple(row) for row in streamed)
+        finally:
+            streamed.close()  # the server-side cursor, even when not read to the end
         return
     options = conn.get_execution_options()
     if options.get("stream_results") or options.get("yield_per"):

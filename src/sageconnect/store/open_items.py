@@ -10,7 +10,7 @@ not covered by such money, the amount a reminder may ask for.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -181,11 +181,12 @@ pending AS (
     AND l.booked <= :as_of AND l.booked >= :since {match_filter}
   GROUP BY m.invoice_id
 )
-SELECT i.id, i.key, i.customer_id, i.number, i.issued, i.due, i.amount,
+SELECT i.id, i.key, i.customer_id, {part}, i.number, i.issued, i.due, i.amount,
        CASE WHEN i.amount > 0 THEN i.amount - COALESCE(s.amount, 0)
             ELSE i.amount + COALESCE(s.amount, 0) END,
        COALESCE(p.amount, 0)
 FROM invoices i
+{parts_join}
 LEFT JOIN settled s ON s.item = i.id
 LEFT JOIN pending p ON p.invoice_id = i.id
 WHERE i.company_id = :company AND i.closed_run_id IS NULL AND i.issued <= :as_of
@@ -195,8 +196,8 @@ _OF_CUSTOMER = """IN (SELECT i.id FROM invoices i
   JOIN customers c ON c.id = i.customer_id
   WHERE i.company_id = :company AND c.code = :customer)"""
 
-# (invoice id, key, customer id, customer code, number, issued, due, amount,
-# open, to_chase), amounts in integer cents
+# (invoice id, key, part, customer code, number, issued, due, amount, open,
+# to_chase), amounts in integer cents; part: see chase_rows
 ChaseRow = tuple[int, str, int, str, str, dt.date, dt.date, int, int, int]
 
 
@@ -206,17 +207,18 @@ def chase_rows(
     as_of: dt.date,
     *,
     customer: str | None = None,
-    by_customer: bool = False,
+    parts: str | None = None,
     pending_days: int = PENDING_DAYS,
-) -> Iterator[ChaseRow]:
+) -> Generator[ChaseRow, None, None]:
     """The invoices ``open_items`` lists with something open (``open`` > 0), as
     the dunning planner reads them: its figures, amounts in integer cents, the
     invoice's id, of the company or of one ``customer`` (code). One query; no
     per-row object but the tuple, each distinct date parsed once.
 
-    In no particular order, or ``by_customer`` (id): then sorted by the
-    database from one scan of the table, and read as they come (a server-side
-    cursor on PostgreSQL), so that memory does not follow the ledger.
+    In no particular order (part 0), or with ``parts``, a table of (customer_id,
+    part): those customers' invoices alone, each with its customer's part,
+    sorted by part by the database and read as they come (a server-side cursor
+    on PostgreSQL), so that memory does not follow the ledger.
     """
     of = _OF_CUSTOMER if customer else ""
     sql = _CHASED.format(
@@ -224,9 +226,19 @@ def chase_rows(
         alloc_filter=f"AND invoice_id {of}" if of else "",
         note_filter=f"AND credit_note_id {of}" if of else "",
         match_filter=f"AND m.invoice_id {of}" if of else "",
+        part="0",
+        parts_join="",
     )
-    if by_customer:  # "+": sorted after a scan, not read in the index's order
-        sql += "ORDER BY +i.customer_id"
+    if parts:
+        sql = _CHASED.format(
+            customer_filter="",
+            alloc_filter="",
+            note_filter="",
+            match_filter="",
+            part="pt.part",
+            parts_join=f"JOIN {parts} pt ON pt.customer_id = i.customer_id",
+        )
+        sql += "ORDER BY pt.part"
     params = {
         "company": company,
         "as_of": as_of,
@@ -235,30 +247,33 @@ def chase_rows(
     }
     days: dict[object, dt.date] = {}
     codes = _codes(conn, company, customer)  # cheaper than a join on each row
-    rows = driver_rows(conn, text(sql), params, stream=by_customer)
-    for id_, key, customer_id, number, issued, due, amount, open_, pending in rows:
-        if open_ <= 0:
-            continue
-        first = days.get(issued)
-        if first is None:
-            first = days[issued] = as_date(issued)
-        last = days.get(due)
-        if last is None:
-            last = days[due] = as_date(due)
-        # pending counts up to what is open: to_chase = open - min(pending, open)
-        chase = open_ - pending if open_ > pending else 0
-        yield (
-            id_,
-            key,
-            customer_id,
-            codes[customer_id],
-            number,
-            first,
-            last,
-            int(amount),
-            int(open_),
-            int(chase),
-        )
+    rows = driver_rows(conn, text(sql), params, stream=bool(parts))
+    try:
+        for id_, key, cust, part, number, issued, due, amount, open_, pending in rows:
+            if open_ <= 0:
+                continue
+            first = days.get(issued)
+            if first is None:
+                first = days[issued] = as_date(issued)
+            last = days.get(due)
+            if last is None:
+                last = days[due] = as_date(due)
+            # pending counts up to what is open: to_chase = open - min(pending, open)
+            chase = open_ - pending if open_ > pending else 0
+            yield (
+                id_,
+                key,
+                part,
+                codes[cust],
+                number,
+                first,
+                last,
+                int(amount),
+                int(open_),
+                int(chase),
+            )
+    finally:
+        rows.close()  # a cursor not read to the end (a server-side one) too
 
 
 def _codes(conn: Connection, company: int, customer: str | None) -> dict[int, str]:
