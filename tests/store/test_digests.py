@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import uuid
+from array import array
 
 from sqlalchemy import Engine, insert
 
@@ -48,3 +50,22 @@ def test_load_works_on_an_autocommit_connection(engine: Engine) -> None:
     auto = engine.execution_options(isolation_level="AUTOCOMMIT")
     with auto.connect() as conn:
         assert list(digests.load(conn, company).digests) == [9]
+
+
+def test_known_finds_exactly_the_store_digests_at_every_size() -> None:
+    """The look-up searches one bucket of digests: at sizes from none to many
+    buckets, with digests at both ends of the range and at bucket edges, it
+    finds each held digest and no other, and marks exactly those seen."""
+    rng = random.Random(10)  # noqa: S311 - test data, not secrets
+    for size in (0, 1, 2, 15, 16, 17, 1000, 70_000):
+        held = {rng.randint(-(2**63), 2**63 - 1) for _ in range(size)}
+        if size > 2:
+            held |= {-(2**63), 2**63 - 1, 0, -1, 1 << 48, (1 << 48) - 1}
+        known = digests.Known(array("q", sorted(held)))
+        asked = [rng.randint(-(2**63), 2**63 - 1) for _ in range(500)]
+        asked += [-(2**63), 2**63 - 1, 0, -1, 1 << 48, (1 << 48) - 1, (1 << 48) + 1]
+        assert [known(d) for d in asked] == [d in held for d in asked]
+        hits = [d for d in held if d in set(asked)]
+        assert sorted(known.gone()) == sorted(held - set(hits))
+        assert all(known(d) for d in held)
+        assert list(known.gone()) == []

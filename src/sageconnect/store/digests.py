@@ -29,19 +29,37 @@ GONE_KEYS = "stage_gone_keys"
 
 
 class Known:
-    """The digests the store holds for a company, sorted, with those seen again."""
+    """The digests the store holds for a company, sorted, with those seen again.
+
+    A look-up searches only the digests sharing its top bits (``starts``: where
+    each such bucket begins, about eight digests a bucket, at most 2**16
+    buckets): a few steps of binary search instead of twenty, for 8 bytes a
+    digest and 8 bytes a bucket.
+    """
 
     def __init__(self, digests: array[int]) -> None:
         self.digests = digests
         self.seen = bytearray(len(digests))
+        bits = min(16, max(0, len(digests).bit_length() - 3))
+        self.shift = 64 - bits  # signed 64-bit digests: bucket = (d + 2**63) >> shift
+        self.starts = array(
+            "q",
+            (
+                bisect_left(digests, (bucket << self.shift) - (1 << 63))
+                for bucket in range(1 << bits)
+            ),
+        )
+        self.starts.append(len(digests))
 
     def __len__(self) -> int:
         return len(self.digests)
 
     def __call__(self, digest: int) -> bool:
         """Whether the store holds ``digest``; marks it seen."""
-        i = bisect_left(self.digests, digest)
-        if i < len(self.digests) and self.digests[i] == digest:
+        bucket = (digest + (1 << 63)) >> self.shift
+        end = self.starts[bucket + 1]
+        i = bisect_left(self.digests, digest, self.starts[bucket], end)
+        if i < end and self.digests[i] == digest:
             self.seen[i] = 1
             return True
         return False
