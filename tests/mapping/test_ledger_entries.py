@@ -21,7 +21,7 @@ def _entries(tmp_path: Path, *rows: str, encoding: str = "utf-8") -> list[Entry]
 
 
 def _numbers(found: list[Entry]) -> list[list[int]]:
-    return [[n for n, _ in e.lines] for e in found]
+    return [e.numbers for e in found]
 
 
 def test_lines_of_one_entry_group_whatever_their_padding(tmp_path: Path) -> None:
@@ -50,7 +50,7 @@ def test_an_undecodable_line_stands_alone(tmp_path: Path) -> None:
     )
     fmt = sniff(path)
     found = list(entries(path, fmt, Splitter(str(path), fmt), (0, 2)))
-    assert [(e.loose, [n for n, _ in e.lines]) for e in found] == [
+    assert [(e.loose, e.numbers) for e in found] == [
         (True, [3]),
         (False, [2]),
         (False, [4]),

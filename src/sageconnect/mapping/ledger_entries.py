@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from hashlib import blake2b
 from pathlib import Path
+from struct import Struct
 
 from sageconnect.mapping.ledger_line import Columns, LineCents, LineParser
 from sageconnect.mapping.spec import MappingSpec
@@ -24,17 +25,21 @@ from sageconnect.readers.files import FileFormat, Splitter, data_lines
 
 @dataclass(slots=True)
 class Entry:
-    """Contiguous lines (physical number, bytes) of one entry, or one loose line."""
+    """Contiguous lines of one entry, or one loose line: physical numbers, bytes."""
 
-    lines: list[tuple[int, bytes]]
+    numbers: list[int]
+    raws: list[bytes]
     loose: bool = False
     journal: str = ""  # as its first line states it, stripped
 
     def digest(self, salt: bytes) -> int:
         """A signed 64-bit digest of the salt and the lines' bytes; never 0."""
         h = blake2b(salt, digest_size=8)
-        h.update(b"\n".join([raw for _, raw in self.lines]))
-        return int.from_bytes(h.digest(), "big", signed=True) or 1
+        h.update(b"\n".join(self.raws))
+        return _signed(h.digest())[0] or 1
+
+
+_signed = Struct(">q").unpack  # big-endian signed, as int.from_bytes(..., signed=True)
 
 
 def entries(
@@ -53,7 +58,8 @@ def entries(
     encoding, quoted = fmt.encoding, fmt.quoted
     raw_key: bytes | None = None
     key: tuple[str, str] | None = None
-    lines: list[tuple[int, bytes]] = []
+    numbers: list[int] = []
+    raws: list[bytes] = []
     for number, raw in data_lines(path, fmt):
         if (
             quoted
@@ -62,27 +68,29 @@ def entries(
         ):
             row = split(number, raw)
             if isinstance(row, Reject):
-                yield Entry([(number, raw)], loose=True)
+                yield Entry([number], [raw], loose=True)
                 continue
             this_raw, this_key = None, (row[1][j], row[1][e])
         else:
             parts = raw.split(delimiter, cut)
             this_raw = parts[j] + delimiter + parts[e]
             if this_raw == raw_key:
-                lines.append((number, raw))
+                numbers.append(number)
+                raws.append(raw)
                 continue
             this_key = (
                 parts[j].decode(encoding).strip(),
                 parts[e].decode(encoding).strip(),
             )
         if this_key != key:
-            if lines and key is not None:
-                yield Entry(lines, journal=key[0])
-            lines, key = [], this_key
+            if numbers and key is not None:
+                yield Entry(numbers, raws, journal=key[0])
+            numbers, raws, key = [], [], this_key
         raw_key = this_raw
-        lines.append((number, raw))
-    if lines and key is not None:
-        yield Entry(lines, journal=key[0])
+        numbers.append(number)
+        raws.append(raw)
+    if numbers and key is not None:
+        yield Entry(numbers, raws, journal=key[0])
 
 
 def _decodes(raw: bytes, encoding: str) -> bool:
@@ -124,14 +132,13 @@ class EntryParser:
 
     def __call__(self, entry: Entry) -> Parsed:
         if entry.loose:  # unreadable: no entry to belong to
-            number, raw = entry.lines[0]
-            row = self.split(number, raw)
+            row = self.split(entry.numbers[0], entry.raws[0])
             return "", [row] if isinstance(row, Reject) else [], set()
         lines: list[LineCents | Reject] = []
         others: set[str] = set()
         receivable, a, parse = self.receivable, self.a, self.parser.parse
         journal = entry.journal
-        for number, raw in entry.lines:
+        for number, raw in zip(entry.numbers, entry.raws, strict=True):
             other = self._other_account(raw)
             if other:  # the common case: a counterpart line, not decoded whole
                 others.add(other)
