@@ -49,14 +49,18 @@ def entries(
 
     Lines are grouped on their stripped journal and entry fields, as decoded
     text; the bytes of those fields are compared first, so a line is decoded
-    only where its fields' bytes change.
+    only where its fields' bytes change. Cheaper still, the common case: a line
+    that starts with the same bytes as the entry's last line up to the
+    delimiter after both key fields belongs to that entry.
     """
     j, e = keys
     cut = max(j, e) + 1
     delimiter = fmt.delimiter.encode("ascii")
     separators = len(fmt.header) - 1
+    with_prefix = cut <= separators  # else a key field ends the line: no prefix
     encoding, quoted = fmt.encoding, fmt.quoted
     raw_key: bytes | None = None
+    prefix = b""  # the last line's bytes up to the delimiter after the key fields
     key: tuple[str, str] | None = None
     numbers: list[int] = []
     raws: list[bytes] = []
@@ -71,8 +75,15 @@ def entries(
                 yield Entry([number], [raw], loose=True)
                 continue
             this_raw, this_key = None, (row[1][j], row[1][e])
+            prefix = b""
         else:
+            if prefix and raw.startswith(prefix):  # same key fields, byte for byte
+                numbers.append(number)
+                raws.append(raw)
+                continue
             parts = raw.split(delimiter, cut)
+            if with_prefix:
+                prefix = raw[: len(raw) - len(parts[cut])]
             this_raw = parts[j] + delimiter + parts[e]
             if this_raw == raw_key:
                 numbers.append(number)
