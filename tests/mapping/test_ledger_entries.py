@@ -119,6 +119,7 @@ def test_entries_are_the_runs_of_rows_sharing_journal_and_entry(
     run: tuple[str, str] | None = None
     for row in read_rows(path, fmt):
         if isinstance(row, Reject):
+            assert row.line is not None  # a file's reject says its line
             expected.append((True, "", [row.line]))
             continue
         number, fields = row
