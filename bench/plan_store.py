@@ -263,8 +263,10 @@ def main() -> None:
         return
     stamp = args.db.with_suffix(".size")
     size = f"{args.customers} {args.items}"
-    if args.rebuild or not args.db.exists() or stamp.read_text() != size:
+    built = stamp.read_text() if stamp.exists() and args.db.exists() else ""
+    if args.rebuild or built != size:  # a store left half-built has no stamp
         started = time.perf_counter()
+        stamp.unlink(missing_ok=True)
         build(args.db, args.customers, args.items)
         stamp.write_text(size)
         print(f"store built in {time.perf_counter() - started:.1f} s", flush=True)

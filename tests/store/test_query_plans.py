@@ -1,0 +1,121 @@
+"""What a send reads before each message stays a customer's worth of rows.
+
+Before each message, a send plans its customer again from the store
+(``send._recheck``): that customer's open items, net of the allocations that
+settled them. Where credit notes are few or none, an index of every
+allocation's credit note held mostly NULLs, its statistics said it found most
+rows, and SQLite read the company's whole allocations table for each customer
+(31 ms a customer at 150 000 allocations: most of an hour for a first cycle of
+100 000 messages). The query plan SQLite states is what an operator would
+look at; these tests look at it too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, text
+
+from sageconnect.clock import FixedClock
+from sageconnect.config import load
+from sageconnect.jobs import sync_company
+from sageconnect.store.engine import open_store
+from sageconnect.store.open_items import chase_rows
+from sageconnect.store.queries import company_ids
+
+CUSTOMERS = 200
+AS_OF = dt.date(2026, 11, 24)
+
+
+def _ledger(folder: Path, *, credit_notes: bool) -> None:
+    """Each customer: three invoices, two paid and lettered; a credit note too
+    for every tenth customer if asked."""
+    customers = [
+        "code;name;email;phone;siren;language;credit_limit;insured_limit;no_dunning"
+    ]
+    entries = ["id;customer;type;number;date;due;label;amount;match"]
+    for n in range(1, CUSTOMERS + 1):
+        code = f"C{n:04d}"
+        noted = credit_notes and n % 10 == 0
+        customers.append(f"{code};Client {n};;;;fr;;;0")
+        entries += [
+            f"I{n}-{k};{code};invoice;F{n}-{k};0{k}/09/2026;0{k}/10/2026;Facture;"
+            f"{100 * k},00;{f'L{k}' if k < 3 or noted else ''}"
+            for k in (1, 2, 3)
+        ]
+        entries += [
+            f"P{n}-{k};{code};payment;V{n}-{k};1{k}/10/2026;;Virement;{100 * k},00;L{k}"
+            for k in (1, 2)
+        ]
+        if noted:
+            entries.append(f"A{n};{code};credit_note;AV{n};15/10/2026;;Avoir;50,00;L3")
+    (folder / "customers.csv").write_text("\n".join(customers) + "\n", encoding="utf-8")
+    (folder / "entries.csv").write_text("\n".join(entries) + "\n", encoding="utf-8")
+
+
+def _synced(tmp_path: Path, *, credit_notes: bool) -> tuple[Engine, int]:
+    src = tmp_path / "src"
+    src.mkdir()
+    _ledger(src, credit_notes=credit_notes)
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    (tmp_path / "config.toml").write_text(
+        f'[store]\nurl = "{url}"\n'
+        '[companies.acme]\nname = "ACME"\n'
+        '[companies.acme.source]\nmapping = "csv"\npath = "src"\n',
+        encoding="utf-8",
+    )
+    config = load(tmp_path / "config.toml")
+    engine = open_store(url)
+    clock = FixedClock(dt.datetime(2026, 11, 24, 6, tzinfo=dt.UTC))
+    report = sync_company(config, "acme", engine, clock)
+    assert report.rejected == 0
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")  # as a store that has lived a while
+        return engine, company_ids(conn)["acme"]
+
+
+def _plan_of_chase_rows(engine: Engine, company: int, customer: str) -> list[str]:
+    """SQLite's plan of the query chase_rows runs for one customer."""
+    seen: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if "settled" in statement:
+            seen.append((statement, params))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        with engine.connect() as conn:
+            rows = list(chase_rows(conn, company, AS_OF, customer=customer))
+            assert {code for _, _, _, code, *_ in rows} == {customer}
+            ((statement, params),) = seen
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            return [
+                r[3] for r in raw.execute(f"EXPLAIN QUERY PLAN {statement}", params)
+            ]
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+
+
+@pytest.mark.parametrize("credit_notes", [False, True], ids=["no-credit-note", "some"])
+def test_one_customers_open_items_do_not_read_every_allocation(
+    tmp_path: Path, credit_notes: bool
+) -> None:
+    """With credit notes or without, each look-up of allocations goes through an
+    index: none is a scan of the company's allocations."""
+    engine, company = _synced(tmp_path, credit_notes=credit_notes)
+    with engine.connect() as conn:
+        allocated = conn.execute(text("SELECT COUNT(*) FROM allocations")).scalar_one()
+        notes = conn.execute(
+            text("SELECT COUNT(*) FROM allocations WHERE credit_note_id IS NOT NULL")
+        ).scalar_one()
+    assert allocated >= 2 * CUSTOMERS
+    assert (notes > 0) is credit_notes
+    steps = _plan_of_chase_rows(engine, company, "C0010")
+    on_allocations = [s for s in steps if "allocations" in s]
+    assert len(on_allocations) == 2  # invoices' and credit notes' allocations
+    assert all(s.startswith("SEARCH") for s in on_allocations), steps
+    engine.dispose()
