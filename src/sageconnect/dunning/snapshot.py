@@ -235,10 +235,16 @@ def _pauses(conn: Connection, company: int, only: str | None) -> list[Pause]:
             pauses.c.reason,
         )
         .join(customers, customers.c.id == pauses.c.customer_id)
-        .where(pauses.c.company_id == company, pauses.c.resolved_at.is_(None))
+        .where(pauses.c.resolved_at.is_(None))
     )
-    if only:
-        query = query.where(customers.c.code == only)
+    if only:  # by its code, not through the company's rows (see chase_rows)
+        query = query.where(
+            customers.c.company_id == company,
+            customers.c.code == only,
+            pauses.c.company_id + 0 == company,
+        )
+    else:
+        query = query.where(pauses.c.company_id == company)
     return [
         Pause(kind=k, customer=c, invoice_id=i, until=u, reason=r)
         for k, c, i, u, r in conn.execute(query)
@@ -256,7 +262,8 @@ def _done(
     )
     if parts:
         sql += f" JOIN {parts} pt ON pt.customer_id = r.customer_id"
-    sql += " WHERE r.company_id = :company AND r.state IN :states"
+    # one customer's: by its code, not through the company's rows (see chase_rows)
+    sql += f" WHERE {'+' if only else ''}r.company_id = :company AND r.state IN :states"
     if only:
         sql += (
             " AND r.customer_id IN (SELECT id FROM customers"

@@ -167,17 +167,17 @@ _CHASED = """
 WITH settled AS (
   SELECT item, SUM(amount) AS amount FROM (
     SELECT invoice_id AS item, amount FROM allocations
-    WHERE company_id = :company AND allocated_on <= :as_of {alloc_filter}
+    WHERE {company} = :company AND allocated_on <= :as_of {alloc_filter}
     UNION ALL
     SELECT credit_note_id, amount FROM allocations
-    WHERE company_id = :company AND allocated_on <= :as_of
+    WHERE {company} = :company AND allocated_on <= :as_of
       AND credit_note_id IS NOT NULL {note_filter}
   ) a GROUP BY item
 ),
 pending AS (
   SELECT m.invoice_id, SUM(m.amount) AS amount
   FROM bank_matches m JOIN bank_lines l ON l.id = m.bank_line_id
-  WHERE m.company_id = :company AND l.status IN ('matched', 'partial')
+  WHERE {m_company} = :company AND l.status IN ('matched', 'partial')
     AND l.booked <= :as_of AND l.booked >= :since {match_filter}
   GROUP BY m.invoice_id
 )
@@ -189,12 +189,12 @@ FROM invoices i
 {parts_join}
 LEFT JOIN settled s ON s.item = i.id
 LEFT JOIN pending p ON p.invoice_id = i.id
-WHERE i.company_id = :company AND i.closed_run_id IS NULL AND i.issued <= :as_of
+WHERE {i_company} = :company AND i.closed_run_id IS NULL AND i.issued <= :as_of
   {customer_filter}
 """
-_OF_CUSTOMER = """IN (SELECT i.id FROM invoices i
-  JOIN customers c ON c.id = i.customer_id
-  WHERE i.company_id = :company AND c.code = :customer)"""
+_OF_CUSTOMER = """IN (SELECT i.id FROM customers c
+  JOIN invoices i ON i.customer_id = c.id
+  WHERE c.company_id = :company AND c.code = :customer AND +i.company_id = :company)"""
 
 # (invoice id, key, part, customer code, number, issued, due, amount, open,
 # to_chase), amounts in integer cents; part: see chase_rows
@@ -221,7 +221,15 @@ def chase_rows(
     on PostgreSQL), so that memory does not follow the ledger.
     """
     of = _OF_CUSTOMER if customer else ""
+    # One customer's read keeps the company's filter but not as an index (unary
+    # +): without statistics (a store the sync has not analysed yet) SQLite
+    # went through the (company_id, key) indexes, every invoice and allocation
+    # of the company for each customer; the customer's code, then the invoice
+    # and credit-note indexes, find its rows.
     sql = _CHASED.format(
+        company="+company_id" if of else "company_id",
+        m_company="+m.company_id" if of else "m.company_id",
+        i_company="+i.company_id" if of else "i.company_id",
         customer_filter=f"AND i.id {of}" if of else "",
         alloc_filter=f"AND invoice_id {of}" if of else "",
         note_filter=f"AND credit_note_id {of}" if of else "",
@@ -231,6 +239,9 @@ def chase_rows(
     )
     if parts:
         sql = _CHASED.format(
+            company="company_id",
+            m_company="m.company_id",
+            i_company="i.company_id",
             customer_filter="",
             alloc_filter="",
             note_filter="",
