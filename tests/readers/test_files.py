@@ -115,3 +115,20 @@ def test_accents_far_into_a_large_file_decide_its_charset(tmp_path: Path) -> Non
     fmt = sniff(path)
     assert fmt.encoding == "iso-8859-15"
     assert list(read_rows(path, fmt))[-1] == (len(lines), ["VE", "2", "Hélène", "7,00"])
+
+
+def test_a_line_holding_only_a_byte_order_mark_is_set_aside(tmp_path: Path) -> None:
+    """A BOM left in the middle of a UTF-8 file (two exports pasted together)
+    decodes to nothing: that line is a Reject at its number, the rest reads."""
+    good = "|".join(ROW).encode()
+    data = b"\n".join(
+        [codecs.BOM_UTF8 + "|".join(HEAD).encode(), good, codecs.BOM_UTF8, good, b""]
+    )
+    path = write(tmp_path, data)
+    rows = list(read_rows(path, sniff(path)))
+    assert rows[0] == (2, ROW)
+    assert rows[2] == (4, ROW)
+    assert isinstance(rows[1], Reject)
+    assert rows[1].line == 3
+    assert "missing column" in rows[1].reason
+    assert len(rows) == 3

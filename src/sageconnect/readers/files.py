@@ -141,8 +141,8 @@ def _padded(text: str, delimiter: str, edges: tuple[str, str]) -> bool:
         not text.replace(delimiter, "").isprintable()
         or edges[0] in text
         or edges[1] in text
-        or text[0] == " "
-        or text[-1] == " "
+        or text[:1] == " "  # slices: a line of a BOM alone decodes to ""
+        or text[-1:] == " "
     )
 
 
