@@ -167,17 +167,17 @@ _CHASED = """
 WITH settled AS (
   SELECT item, SUM(amount) AS amount FROM (
     SELECT invoice_id AS item, amount FROM allocations
-    WHERE {company} = :company AND allocated_on <= :as_of {alloc_filter}
+    WHERE {unindexed}company_id = :company AND allocated_on <= :as_of {alloc_filter}
     UNION ALL
     SELECT credit_note_id, amount FROM allocations
-    WHERE {company} = :company AND allocated_on <= :as_of
+    WHERE {unindexed}company_id = :company AND allocated_on <= :as_of
       AND credit_note_id IS NOT NULL {note_filter}
   ) a GROUP BY item
 ),
 pending AS (
   SELECT m.invoice_id, SUM(m.amount) AS amount
   FROM bank_matches m JOIN bank_lines l ON l.id = m.bank_line_id
-  WHERE {m_company} = :company AND l.status IN ('matched', 'partial')
+  WHERE {unindexed}m.company_id = :company AND l.status IN ('matched', 'partial')
     AND l.booked <= :as_of AND l.booked >= :since {match_filter}
   GROUP BY m.invoice_id
 )
@@ -189,8 +189,8 @@ FROM invoices i
 {parts_join}
 LEFT JOIN settled s ON s.item = i.id
 LEFT JOIN pending p ON p.invoice_id = i.id
-WHERE {i_company} = :company AND i.closed_run_id IS NULL AND i.issued <= :as_of
-  {customer_filter}
+WHERE {unindexed}i.company_id = :company AND i.closed_run_id IS NULL
+  AND i.issued <= :as_of {customer_filter}
 """
 _OF_CUSTOMER = """IN (SELECT i.id FROM customers c
   JOIN invoices i ON i.customer_id = c.id
@@ -220,35 +220,24 @@ def chase_rows(
     sorted by part by the database and read as they come (a server-side cursor
     on PostgreSQL), so that memory does not follow the ledger.
     """
-    of = _OF_CUSTOMER if customer else ""
+    of = _OF_CUSTOMER if customer and not parts else ""
     # One customer's read keeps the company's filter but not as an index (unary
     # +): without statistics (a store the sync has not analysed yet) SQLite
     # went through the (company_id, key) indexes, every invoice and allocation
     # of the company for each customer; the customer's code, then the invoice
     # and credit-note indexes, find its rows.
     sql = _CHASED.format(
-        company="+company_id" if of else "company_id",
-        m_company="+m.company_id" if of else "m.company_id",
-        i_company="+i.company_id" if of else "i.company_id",
+        unindexed="+" if of else "",
         customer_filter=f"AND i.id {of}" if of else "",
         alloc_filter=f"AND invoice_id {of}" if of else "",
         note_filter=f"AND credit_note_id {of}" if of else "",
         match_filter=f"AND m.invoice_id {of}" if of else "",
-        part="0",
-        parts_join="",
+        part="pt.part" if parts else "0",
+        parts_join=f"JOIN {parts} pt ON pt.customer_id = i.customer_id"
+        if parts
+        else "",
     )
     if parts:
-        sql = _CHASED.format(
-            company="company_id",
-            m_company="m.company_id",
-            i_company="i.company_id",
-            customer_filter="",
-            alloc_filter="",
-            note_filter="",
-            match_filter="",
-            part="pt.part",
-            parts_join=f"JOIN {parts} pt ON pt.customer_id = i.customer_id",
-        )
         sql += "ORDER BY pt.part"
     params = {
         "company": company,
