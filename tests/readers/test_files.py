@@ -132,3 +132,26 @@ def test_a_line_holding_only_a_byte_order_mark_is_set_aside(tmp_path: Path) -> N
     assert rows[1].line == 3
     assert "missing column" in rows[1].reason
     assert len(rows) == 3
+
+
+def test_a_bare_carriage_return_in_a_quoted_csv_line_is_set_aside(
+    tmp_path: Path,
+) -> None:
+    """In quoted CSV (EBP's export) a CR outside quotes cannot be split: that line is
+    a Reject naming its line and field, the lines around it read on."""
+    data = b'a,b,c\n"1","x","y"\n"2",x\ry,"z"\n"3","u\rv","w"\n'
+    path = write(tmp_path, data)
+    fmt = sniff(path, delimiter=",", quoted=True)
+    rows = list(read_rows(path, fmt))
+    assert rows[0] == (2, ["1", "x", "y"])
+    assert isinstance(rows[1], Reject)
+    assert (rows[1].line, rows[1].field) == (3, "b")
+    assert "line break" in rows[1].reason
+    assert rows[2] == (4, ["3", "u\rv", "w"])  # inside quotes a CR is data
+    assert len(rows) == 3
+
+
+def test_a_quoted_header_that_cannot_be_split_is_unavailable(tmp_path: Path) -> None:
+    path = write(tmp_path, b'"a",b\rc,"d"\n"1","2","3"\n')
+    with pytest.raises(SourceUnavailable, match="header line cannot be split"):
+        sniff(path, delimiter=",", quoted=True)

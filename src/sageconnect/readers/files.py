@@ -69,7 +69,12 @@ def sniff(
             )
     if names:
         return FileFormat(encoding, delimiter, names, 0, newline, quoted)
-    header = [name.strip() for name in _split(first_text, delimiter, quoted=quoted)]
+    try:
+        names_read = _split(first_text, delimiter, quoted=quoted)
+    except csv.Error as exc:
+        reason = f"header line cannot be split: {exc}"
+        raise SourceUnavailable(str(path), reason) from exc
+    header = [name.strip() for name in names_read]
     while header and not header[-1]:
         header.pop()
     return FileFormat(encoding, delimiter, tuple(header), number, newline, quoted)
@@ -120,7 +125,11 @@ class Splitter:
         except UnicodeDecodeError:
             return _undecodable(self.where, number, raw, fmt)
         if fmt.quoted or _padded(text, delimiter, self.edges):
-            fields = [f.strip() for f in _split(text, delimiter, quoted=fmt.quoted)]
+            try:
+                parts = _split(text, delimiter, quoted=fmt.quoted)
+            except csv.Error:  # a line break in an unquoted field: a bare CR
+                return _line_break(self.where, number, text, fmt)
+            fields = [f.strip() for f in parts]
         else:  # the common case: no field to strip, split alone does it
             fields = text.split(delimiter)
         if len(fields) > width and not any(fields[width:]):
@@ -221,6 +230,25 @@ def _undecodable(where: str, number: int, raw: bytes, fmt: FileFormat) -> Reject
         line=number,
         value=text[:80],
         reason=f"bytes that are not valid {fmt.encoding}",
+    )
+
+
+def _line_break(where: str, number: int, text: str, fmt: FileFormat) -> Reject:
+    """A quoted-CSV line with a carriage return outside quotes: it cannot be split."""
+    for name, value in zip(fmt.header, text.split(fmt.delimiter), strict=False):
+        if "\r" in value or "\n" in value:
+            return Reject(
+                where=where,
+                line=number,
+                field=name,
+                value=value.replace("\r", " ").strip()[:80],
+                reason="line break (CR) in an unquoted field: the line cannot be split",
+            )
+    return Reject(
+        where=where,
+        line=number,
+        value=text.replace("\r", " ")[:80],
+        reason="line break (CR) in an unquoted field: the line cannot be split",
     )
 
 
