@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection, text
 
-from sageconnect.store.bulk import Growth, analyze, insert_rows, temp_table
+from sageconnect.store.bulk import Growth, analyze, filling, insert_rows, temp_table
 
 TOUCHED = "alloc_touched"  # the touched customers, one row each: memory stays flat
 CHANGED = "alloc_changed"  # the items a run changed
@@ -109,7 +109,7 @@ def refresh(conn: Connection, company: int, touched: list[int] | None = None) ->
         least="LEAST" if pg else "MIN",
         greatest="GREATEST" if pg else "MAX",
     )
-    with _small_sorts(conn):
+    with _small_sorts(conn), filling(conn, "allocations"):
         total = conn.execute(text(sql), {"company": company}).rowcount
     conn.exec_driver_sql(f"DROP TABLE {TOUCHED if touched is not None else GROUPS}")
     Growth(conn, "allocations").wrote(deleted + total)  # the next plans see them

@@ -138,6 +138,56 @@ class Growth:
 
 
 @contextmanager
+def filling(conn: Connection, table: str, source: str | None = None) -> Iterator[None]:
+    """A statement that fills ``table``: when the table holds no row at all (a new
+    store's first sync), its secondary indexes are built once the rows are in.
+
+    Inserting a million rows into an index in random order (a customer index
+    filled in ledger order) costs more, the more the index outgrows the page
+    cache, than sorting them once: on a 5M-line first sync, 6.0 s against 3.3 s
+    for the invoices alone. The indexes are dropped and created again from
+    their own definitions, as the store states them, in the caller's
+    transaction: an error rolls the drop back with the rest. Unique and primary
+    keys stay (constraints check the rows as they come). On PostgreSQL the drop
+    locks the table until the commit: only a table with no row is touched.
+    ``source``: the table the rows come from; nothing is done when it has none.
+    """
+    idle = _has_rows(conn, table) or (source and not _has_rows(conn, source))
+    indexes = [] if idle else _secondary_indexes(conn, table)
+    for name, _ in indexes:
+        conn.exec_driver_sql(f"DROP INDEX {name}")
+    yield
+    for _, definition in indexes:
+        conn.exec_driver_sql(definition)
+
+
+def _has_rows(conn: Connection, table: str) -> bool:
+    return conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first() is not None
+
+
+def _secondary_indexes(conn: Connection, table: str) -> list[tuple[str, str]]:
+    """(name, CREATE statement) of the table's indexes that back no constraint."""
+    if conn.dialect.name == "postgresql":
+        sql = (
+            "SELECT CAST(x.indexrelid AS regclass)::text,"
+            " pg_get_indexdef(x.indexrelid) FROM pg_index x"
+            " WHERE x.indrelid = CAST(%(table)s AS regclass) AND NOT EXISTS"
+            " (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)"
+            " ORDER BY 1"
+        )
+        found = conn.exec_driver_sql(sql, {"table": table})
+    elif conn.dialect.name == "sqlite":
+        found = conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+            " AND tbl_name = ? AND sql IS NOT NULL ORDER BY name",
+            (table,),
+        )
+    else:
+        return []
+    return [(str(name), str(definition)) for name, definition in found]
+
+
+@contextmanager
 def referenced(conn: Connection) -> Iterator[None]:
     """Writes whose references hold by construction: PostgreSQL skips checking them.
 

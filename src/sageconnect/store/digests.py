@@ -20,7 +20,13 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
 
-from sageconnect.store.bulk import analyze, insert_rows, referenced, temp_table
+from sageconnect.store.bulk import (
+    analyze,
+    filling,
+    insert_rows,
+    referenced,
+    temp_table,
+)
 
 VOLATILE = 0
 STAGE = "stage_digests"
@@ -192,11 +198,12 @@ def close_empty_customers(conn: Connection, company: int, run: int) -> int:
 
 
 def _keep(conn: Connection, company: int) -> None:
-    with referenced(conn):  # the company syncing
+    # the company syncing; in the index's order (random digests, else)
+    with referenced(conn), filling(conn, "source_entries", STAGE):
         conn.execute(
             text(
                 "INSERT INTO source_entries (company_id, digest, key)"
-                f" SELECT :company, digest, key FROM {STAGE}"
+                f" SELECT :company, digest, key FROM {STAGE} ORDER BY digest"
             ),
             {"company": company},
         )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
-from sageconnect.store.bulk import referenced
+from sageconnect.store.bulk import filling, referenced
 from sageconnect.store.staging import Stage
 
 
@@ -72,7 +72,8 @@ def merge(
             ),
             params,
         ).rowcount
-    with referenced(conn):  # company and customer ids come from the join
+    # company and customer ids come from the join
+    with referenced(conn), filling(conn, target, stage.table):
         inserted = conn.execute(
             text(
                 f"INSERT INTO {target} (company_id, {cust_col}{target_cols},"
