@@ -88,7 +88,13 @@ class Daemon:
         """Send ``sig``; the exit status and the seconds it took to exit."""
         began = time.monotonic()
         self.proc.send_signal(sig)
-        status = self.proc.wait(timeout=timeout)
+        try:
+            status = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(
+                f"still running {timeout}s after {signal.Signals(sig).name};"
+                f" got {self.names()}\n{self.stacks()}"
+            ) from None
         took = time.monotonic() - began
         self._reader.join(timeout=5)
         return status, took
@@ -106,6 +112,19 @@ class Daemon:
         ):
             self.stderr = self.proc.stderr.read()
         return self.stderr
+
+    def stacks(self) -> str:
+        """Every thread's stack (the daemon's SIGUSR1), then its stderr; killed."""
+        if self.proc.poll() is None and hasattr(signal, "SIGUSR1"):
+            self.proc.send_signal(signal.SIGUSR1)
+            time.sleep(1.0)
+        self.kill_only()
+        return self.read_stderr()
+
+    def kill_only(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
 
     def kill(self) -> None:
         if self.proc.poll() is None:

@@ -284,3 +284,23 @@ def test_sigterm_during_run_once_records_the_message_in_flight_then_exits_75(
     assert states.get("sent") == 1
     assert "claimed" not in states
     assert "run_interrupted" in err
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGUSR1"), reason="no SIGUSR1 here")
+def test_sigusr1_writes_every_threads_stack_and_the_daemon_goes_on(
+    folder: Path, daemons: list[Daemon]
+) -> None:
+    """An operator facing a stuck daemon sends SIGUSR1: each thread's stack goes
+    to standard error (the journal), and the daemon keeps running its jobs."""
+    config = write_config(folder, "sqlite:///store.db", "fec", FAST)
+    daemon = Daemon(config)
+    daemons.append(daemon)
+    daemon.wait_for("daemon_started")
+    daemon.proc.send_signal(signal.SIGUSR1)
+    daemon.wait_for("job_finished", job="sync")
+    daemon.wait_for("job_finished", job="sync")  # one begun after the signal
+    status, _ = daemon.stop()
+    assert status == 0
+    stderr = daemon.read_stderr()
+    assert "Current thread" in stderr or "Thread 0x" in stderr
+    assert "sageconnect/daemon/service.py" in stderr  # the main thread's beat

@@ -11,6 +11,7 @@ flight rolls back (a sync) or finishes and is recorded (a send), within
 from __future__ import annotations
 
 import datetime as dt
+import faulthandler
 import logging
 import os
 import signal
@@ -100,6 +101,8 @@ def serve(config: Config, clock: Clock, engine: Engine) -> int:
     stop = threading.Event()
     got: list[str] = []
     _signals(stop, got)
+    if hasattr(signal, "SIGUSR1"):  # every thread's stack on stderr, for a stuck daemon
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     lock = _lock(config, engine)
     if lock is None:
         return EX_TEMPFAIL
