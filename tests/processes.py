@@ -127,9 +127,7 @@ class Daemon:
             self.proc.wait(timeout=10)
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+        self.kill_only()
         for stream in (self.proc.stdout, self.proc.stderr):
             if stream is not None:
                 stream.close()

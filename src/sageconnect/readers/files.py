@@ -235,19 +235,15 @@ def _undecodable(where: str, number: int, raw: bytes, fmt: FileFormat) -> Reject
 
 def _line_break(where: str, number: int, text: str, fmt: FileFormat) -> Reject:
     """A quoted-CSV line with a carriage return outside quotes: it cannot be split."""
-    for name, value in zip(fmt.header, text.split(fmt.delimiter), strict=False):
-        if "\r" in value or "\n" in value:
-            return Reject(
-                where=where,
-                line=number,
-                field=name,
-                value=value.replace("\r", " ").strip()[:80],
-                reason="line break (CR) in an unquoted field: the line cannot be split",
-            )
+    fields = zip(fmt.header, text.split(fmt.delimiter), strict=False)
+    field, value = next(
+        ((name, v) for name, v in fields if "\r" in v or "\n" in v), (None, text)
+    )
     return Reject(
         where=where,
         line=number,
-        value=text.replace("\r", " ")[:80],
+        field=field,
+        value=value.replace("\r", " ").strip()[:80],
         reason="line break (CR) in an unquoted field: the line cannot be split",
     )
 
