@@ -14,6 +14,7 @@ import datetime as dt
 import faulthandler
 import logging
 import os
+import queue
 import signal
 import sys
 import threading
@@ -98,7 +99,7 @@ def _stop_gently(got: list[str]) -> Callable[[], None]:
 
 def serve(config: Config, clock: Clock, engine: Engine) -> int:
     """The daemon: runs until a stop signal; 0 on a clean stop."""
-    stop = threading.Event()
+    stop: queue.SimpleQueue[str] = queue.SimpleQueue()
     got: list[str] = []
     _signals(stop, got)
     if hasattr(signal, "SIGUSR1"):  # every thread's stack on stderr, for a stuck daemon
@@ -202,7 +203,7 @@ def _on_event(event: JobExecutionEvent | JobSubmissionEvent) -> None:
 
 
 def _beat(
-    stop: threading.Event,
+    stop: queue.SimpleQueue[str],
     runner: Runner,
     scheduler: BackgroundScheduler,
     lock: StoreLock,
@@ -212,7 +213,7 @@ def _beat(
     log = logs.get()
     started = last = time.monotonic()
     watchdog = watchdog_enabled()
-    while not stop.wait(1.0):
+    while not _stopped(stop, 1.0):
         if watchdog:
             notify("WATCHDOG=1")
         if time.monotonic() - last < every:
@@ -265,11 +266,28 @@ def _stop(runner: Runner, scheduler: BackgroundScheduler, reason: str) -> int:
     return EX_OK
 
 
-def _signals(stop: threading.Event, got: list[str]) -> None:
+def _stopped(stop: queue.SimpleQueue[str], timeout: float) -> bool:
+    """Whether a stop signal came within ``timeout`` seconds."""
+    try:
+        stop.get(timeout=timeout)
+    except queue.Empty:
+        return False
+    return True
+
+
+def _signals(stop: queue.SimpleQueue[str], got: list[str]) -> None:
+    """Stop signals put their name on ``stop``.
+
+    A handler runs in the main thread between two bytecodes, maybe while that
+    thread holds a lock: one that takes a lock (``threading.Event.set``) can
+    wait for itself forever (seen in CI: SIGTERM caught inside ``Event.wait``'s
+    re-acquire). ``SimpleQueue.put`` is reentrant and a flag is a store.
+    """
+
     def handler(signum: int, _frame: FrameType | None) -> None:
         got.append(signal.Signals(signum).name)
         shutdown.request()  # a sync in flight starts rolling back now
-        stop.set()
+        stop.put(got[-1])
 
     for signum in _STOP_SIGNALS:
         signal.signal(signum, handler)
