@@ -25,6 +25,7 @@ from sageconnect.clock import FixedClock
 from sageconnect.config import load
 from sageconnect.jobs import sync_company
 from sageconnect.store.engine import open_store
+from sageconnect.store.matching import rematch
 from sageconnect.store.open_items import chase_rows
 from sageconnect.store.queries import company_ids
 
@@ -136,4 +137,50 @@ def test_one_customers_open_items_do_not_read_every_allocation(
     tables = {"invoices", "i", "allocations", "bank_matches", "m", "customers", "c"}
     scans = [s for s in steps if s.startswith("SCAN ") and s.split()[1] in tables]
     assert not [s for s in steps if "(company_id=?)" in s] + scans, steps
+    engine.dispose()
+
+
+@pytest.mark.parametrize("analyzed", [False, True], ids=["as-synced", "analyzed"])
+def test_matching_one_customer_again_reads_that_customers_items(
+    tmp_path: Path, analyzed: bool
+) -> None:
+    """A dispute matches its customer again (dunning.pauses): the open items
+    are read from the customer, through the customer indexes; neither the
+    company's invoices nor its payments are gone through, with or without
+    statistics. Its allocations come out as they were."""
+    engine, company = _synced(tmp_path, credit_notes=True, analyzed=analyzed)
+    plans: list[list[str]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if "match_scope s" in statement:  # planned while the scope table exists
+            found = cursor.connection.execute(f"EXPLAIN QUERY PLAN {statement}", params)
+            plans.append([r[3] for r in found])
+
+    with engine.begin() as conn:
+        customer = conn.execute(
+            text("SELECT id FROM customers WHERE code = 'C0010'")
+        ).scalar_one()
+        before = conn.execute(
+            text("SELECT * FROM allocations WHERE customer_id = :c ORDER BY id"),
+            {"c": customer},
+        ).all()
+        event.listen(engine, "before_cursor_execute", capture)
+        try:
+            rematch(conn, company, [customer])
+        finally:
+            event.remove(engine, "before_cursor_execute", capture)
+        after = conn.execute(
+            text("SELECT * FROM allocations WHERE customer_id = :c ORDER BY id"),
+            {"c": customer},
+        ).all()
+        assert [r[2:] for r in after] == [r[2:] for r in before]  # ids aside
+        assert len(plans) == 3  # open debits, credit notes, payments
+        for steps in plans:
+            scans = [
+                s for s in steps if s.split()[:2] in (["SCAN", "i"], ["SCAN", "p"])
+            ]
+            scans += [
+                s for s in steps if s.startswith(("SCAN invoices", "SCAN payments"))
+            ]
+            assert not scans, steps
     engine.dispose()

@@ -265,6 +265,8 @@ bank_matches = Table(
 
 # --- dunning: pauses, and the delivery ledger (one row per message, at most once) ---
 
+_HAS_INVOICE = text("invoice_id IS NOT NULL")
+
 pauses = Table(
     "pauses",
     metadata,
@@ -284,6 +286,9 @@ pauses = Table(
     Column("resolved_by", Text),
     Column("resolution", Text),  # resolved | kept | broken
     UniqueConstraint("company_id", "external_key"),
+    # an open invoice's dispute is looked up by the invoice (matching reads it
+    # for each open debit); only the pauses of an invoice (migration 0011)
+    Index(None, "invoice_id", sqlite_where=_HAS_INVOICE, postgresql_where=_HAS_INVOICE),
 )
 
 reminders = Table(
