@@ -180,3 +180,27 @@ def test_a_mended_line_and_an_unchanged_file_after_a_resync(
     forced = sync_company(config, "acme", engine, clock, full=True)
     assert forced.full_read
     assert (forced.inserted, forced.updated, forced.closed) == (0, 0, 0)
+
+
+def test_a_header_that_changes_what_the_same_lines_mean_reads_them_again(
+    tmp_path: Path, store_url: str, engine: Engine, clock: FixedClock
+) -> None:
+    """Debit and Credit swapped in the header, every line's bytes as they were:
+    the lines now mean the opposite amounts, so no entry counts as known; the
+    store ends as a fresh full read of the new file leaves it."""
+    fec = _generate(tmp_path / "fec")
+    config = load(write_config(tmp_path, store_url, str(fec.parent)))
+    first = sync_company(config, "acme", engine, clock)
+    rows = _rows(fec)
+    rows[0][DEBIT], rows[0][DEBIT + 1] = rows[0][DEBIT + 1], rows[0][DEBIT]
+    _write(fec, rows)
+    again = sync_company(config, "acme", engine, clock)
+    assert again.read == first.read  # every entry read again
+
+    fresh_url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    fresh = open_store(fresh_url)
+    (tmp_path / "fresh").mkdir()
+    fresh_config = load(write_config(tmp_path / "fresh", fresh_url, str(fec.parent)))
+    sync_company(fresh_config, "acme", fresh, clock)
+    assert _snapshot(engine) == _snapshot(fresh)
+    fresh.dispose()

@@ -188,7 +188,8 @@ class LedgerMapper:
         """
         file_tag = tag(path)
         parse = EntryParser(path, fmt, self.spec, self.receivable, file_tag)
-        salt = self.salt + str(path).encode() + b"\0"
+        # what the lines' bytes mean depends on the file's header and encoding too
+        salt = self.salt + f"{path}\0{fmt!r}\0".encode()
         ymd: dict[dt.date, str] = {}
         for entry in parse.entries():
             digest = None if entry.loose else entry.digest(salt)

@@ -3,7 +3,7 @@
 An entry is the run of contiguous lines sharing a journal and an entry number:
 the unit a ledger mapper turns into records. Its digest (the bytes of its
 lines, salted with everything else its records depend on: mapping, settings,
-version, file) lets a later read skip an entry that has not changed without
+version, file, and the file's header, separator and encoding) lets a later read skip an entry that has not changed without
 decoding or parsing it. A line that cannot be read (wrong width, bytes not in
 the file's encoding) stands alone, and the entry around it goes on, as when
 the file is read row by row.
