@@ -3,7 +3,8 @@
 The generated ledger (fixtures/fec/generate.py) is synced, then edited the way
 an accounting package edits its export between two nights: labels corrected,
 lines un-lettered and re-lettered, an entry deleted, entries added, a customer
-renamed, a line broken and a broken line mended. The store that re-synced only
+renamed, lines broken (an amount, a line's width inside its entry) and a broken
+line mended. The store that re-synced only
 the changed entries must then hold exactly what a fresh full read of the
 edited file gives.
 """
@@ -83,6 +84,9 @@ def _nightly_edits(rows: list[list[str]]) -> list[list[str]]:
         if row[AUX] == renamed:
             row[AUX_NAME] = "Nouveau nom SARL"
     body[receivable[300]][DEBIT] = "12,3,4"  # a line broken
+    inside = receivable[320] + 1  # a counterpart line, in the entry of a receivable
+    assert body[inside][2] == body[receivable[320]][2]
+    body[inside] = [*body[inside], "en trop"]  # a line too wide, inside its entry
     gone = body[200][2]
     body = [r for r in body if r[2] != gone]  # an entry deleted
     added = [list(r) for r in body[400:410]]
@@ -149,7 +153,7 @@ def test_a_resync_of_changed_entries_gives_what_a_full_read_gives(
     assert again.full_read is False
     assert 0 < again.read < first.read / 5  # only the changed entries were parsed
     assert again.closed > 0  # the deleted entry's items are gone
-    assert again.rejected == 1  # the broken line, reported again on each run
+    assert again.rejected == 2  # the broken lines, reported again on each run
 
     fresh_url = f"sqlite:///{tmp_path / 'fresh.db'}"
     fresh = open_store(fresh_url)

@@ -191,10 +191,8 @@ class LedgerMapper:
         # what the lines' bytes mean depends on the file's header and encoding too
         salt = self.salt + f"{path}\0{fmt!r}\0".encode()
         ymd: dict[dt.date, str] = {}
-        for entry in parse.entries():
-            digest = None if entry.loose else entry.digest(salt)
-            if known is not None and digest is not None and known(digest):
-                continue
+        for entry in parse.entries(salt, known):  # those ``known`` knows skipped
+            digest = entry.digest
             journal, lines, others = parse(entry)
             kind = self._classify(journal, others)
             seen: dict[str, int] = defaultdict(int)

@@ -3,15 +3,17 @@
 An entry is the run of contiguous lines sharing a journal and an entry number:
 the unit a ledger mapper turns into records. Its digest (the bytes of its
 lines, salted with everything else its records depend on: mapping, settings,
-version, file, and the file's header, separator and encoding) lets a later read skip an entry that has not changed without
-decoding or parsing it. A line that cannot be read (wrong width, bytes not in
-the file's encoding) stands alone, and the entry around it goes on, as when
-the file is read row by row.
+version, file, and the file's header, separator and encoding) lets a later
+read skip an entry that has not changed without decoding or parsing it. A line
+that cannot be read (wrong width, bytes not in the file's encoding) is set
+aside as it is when the file is read row by row, and the entry around it goes
+on: alone where the cut meets it, or inside its entry, where the parser meets
+it (the entry is then read again on every read, as its reject is reported).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from hashlib import blake2b
 from pathlib import Path
@@ -31,19 +33,20 @@ class Entry:
     raws: list[bytes]
     loose: bool = False
     journal: str = ""  # as its first line states it, stripped
-
-    def digest(self, salt: bytes) -> int:
-        """A signed 64-bit digest of the salt and the lines' bytes; never 0."""
-        h = blake2b(salt, digest_size=8)
-        h.update(b"\n".join(self.raws))
-        return _signed(h.digest())[0] or 1
+    digest: int | None = None  # of the salt and its lines, when a salt was given
 
 
 _signed = Struct(">q").unpack  # big-endian signed, as int.from_bytes(..., signed=True)
 
 
 def entries(
-    path: Path, fmt: FileFormat, split: Splitter, keys: tuple[int, int]
+    path: Path,
+    fmt: FileFormat,
+    split: Splitter,
+    keys: tuple[int, int],
+    *,
+    salt: bytes | None = None,
+    known: Callable[[int], bool] | None = None,
 ) -> Iterator[Entry]:
     """The file's entries in file order; ``keys`` are the journal and entry columns.
 
@@ -51,25 +54,33 @@ def entries(
     text; the bytes of those fields are compared first, so a line is decoded
     only where its fields' bytes change. Cheaper still, the common case: a line
     that starts with the same bytes as the entry's last line up to the
-    delimiter after both key fields belongs to that entry.
+    delimiter after both key fields belongs to that entry, unchecked (the
+    parser checks every line of an entry it reads, see :class:`EntryParser`).
+    Any other line is checked here: one that cannot be read stands alone.
+
+    With a ``salt``, each entry (not a loose line) comes with its digest, a
+    signed 64-bit digest of the salt and its lines' bytes, never 0; with
+    ``known`` too, an entry whose digest it knows is not given at all.
     """
     j, e = keys
     cut = max(j, e) + 1
     delimiter = fmt.delimiter.encode("ascii")
     separators = len(fmt.header) - 1
     with_prefix = cut <= separators  # else a key field ends the line: no prefix
-    encoding, quoted = fmt.encoding, fmt.quoted
+    encoding, readable = fmt.encoding, _readable(fmt)
+    ended = _Ends(salt, known)
     raw_key: bytes | None = None
     prefix = b""  # the last line's bytes up to the delimiter after the key fields
     key: tuple[str, str] | None = None
     numbers: list[int] = []
     raws: list[bytes] = []
+
     for number, raw in data_lines(path, fmt):
-        if (
-            quoted
-            or raw.count(delimiter) != separators
-            or (not raw.isascii() and not _decodes(raw, encoding))
-        ):
+        if prefix and raw.startswith(prefix):  # same key fields, byte for byte
+            numbers.append(number)
+            raws.append(raw)
+            continue
+        if not readable(raw):
             row = split(number, raw)
             if isinstance(row, Reject):
                 yield Entry([number], [raw], loose=True)
@@ -77,10 +88,6 @@ def entries(
             this_raw, this_key = None, (row[1][j], row[1][e])
             prefix = b""
         else:
-            if prefix and raw.startswith(prefix):  # same key fields, byte for byte
-                numbers.append(number)
-                raws.append(raw)
-                continue
             parts = raw.split(delimiter, cut)
             if with_prefix:
                 prefix = raw[: len(raw) - len(parts[cut])]
@@ -94,14 +101,50 @@ def entries(
                 parts[e].decode(encoding).strip(),
             )
         if this_key != key:
-            if numbers and key is not None:
-                yield Entry(numbers, raws, journal=key[0])
+            if numbers and key and (entry := ended(numbers, raws, key[0])):
+                yield entry
             numbers, raws, key = [], [], this_key
         raw_key = this_raw
         numbers.append(number)
         raws.append(raw)
-    if numbers and key is not None:
-        yield Entry(numbers, raws, journal=key[0])
+    if numbers and key and (entry := ended(numbers, raws, key[0])):
+        yield entry
+
+
+class _Ends:
+    """An entry as it ends: with its digest when salted; None when known."""
+
+    def __init__(self, salt: bytes | None, known: Callable[[int], bool] | None) -> None:
+        self.base = None if salt is None else blake2b(salt, digest_size=8)
+        self.known = known
+
+    def __call__(
+        self, numbers: list[int], raws: list[bytes], journal: str
+    ) -> Entry | None:
+        if self.base is None:
+            return Entry(numbers, raws, journal=journal)
+        h = self.base.copy()
+        h.update(b"\n".join(raws))
+        digest = _signed(h.digest())[0] or 1
+        if self.known is not None and self.known(digest):
+            return None
+        return Entry(numbers, raws, journal=journal, digest=digest)
+
+
+def _readable(fmt: FileFormat) -> Callable[[bytes], bool]:
+    """Whether a line reads without the csv module: unquoted, the header's
+    width, in the file's encoding."""
+    delimiter = fmt.delimiter.encode("ascii")
+    separators, encoding = len(fmt.header) - 1, fmt.encoding
+
+    def readable(raw: bytes) -> bool:
+        return (
+            not fmt.quoted
+            and raw.count(delimiter) == separators
+            and (raw.isascii() or _decodes(raw, encoding))
+        )
+
+    return readable
 
 
 def _decodes(raw: bytes, encoding: str) -> bool:
@@ -137,9 +180,14 @@ class EntryParser:
         )
         self.receivable = receivable
         self.delimiter = fmt.delimiter.encode("ascii")
+        self.readable = _readable(fmt)
 
-    def entries(self) -> Iterator[Entry]:
-        return entries(self.path, self.fmt, self.split, (self.j, self.e))
+    def entries(
+        self, salt: bytes | None = None, known: Callable[[int], bool] | None = None
+    ) -> Iterator[Entry]:
+        """The file's entries (see :func:`entries`)."""
+        keys = (self.j, self.e)
+        return entries(self.path, self.fmt, self.split, keys, salt=salt, known=known)
 
     def __call__(self, entry: Entry) -> Parsed:
         if entry.loose:  # unreadable: no entry to belong to
@@ -155,7 +203,7 @@ class EntryParser:
                 others.add(other)
                 continue
             row = self.split(number, raw)
-            if isinstance(row, Reject):  # pragma: no cover - loose lines stand alone
+            if isinstance(row, Reject):  # a line the cut let in unchecked
                 lines.append(row)
                 continue
             fields = row[1]
@@ -166,8 +214,9 @@ class EntryParser:
         return journal, lines, others
 
     def _other_account(self, raw: bytes) -> str:
-        """The line's account when it is plainly not a receivable one, else ""."""
-        if self.fmt.quoted:
+        """The line's account when it is plainly not a receivable one on a line
+        that reads (the header's width, the file's encoding), else ""."""
+        if not self.readable(raw):
             return ""
         account = raw.split(self.delimiter, self.a + 1)[self.a]
         if not account.isalnum():  # padded, empty or not ASCII: read it whole

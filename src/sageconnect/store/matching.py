@@ -61,7 +61,8 @@ SELECT i.customer_id AS customer, i.id AS id, i.key AS key,
        i.number || ' ' || i.label AS words
 FROM match_scope s CROSS JOIN invoices i
 LEFT JOIN allocations a ON a.credit_note_id = i.id AND a.origin NOT LIKE 'match:%'
-WHERE i.customer_id = s.id AND i.amount < 0 AND i.closed_run_id IS NULL AND i.lettering IS NULL
+WHERE i.customer_id = s.id AND i.amount < 0 AND i.closed_run_id IS NULL
+  AND i.lettering IS NULL
 GROUP BY i.customer_id, i.id, i.key, i.amount, i.issued, i.number, i.label
 HAVING -i.amount - COALESCE(SUM(a.amount), 0) > 0
 ORDER BY i.customer_id
@@ -72,7 +73,8 @@ SELECT p.customer_id AS customer, p.id AS id, p.key AS key,
        p.reference || ' ' || p.label AS words
 FROM match_scope s CROSS JOIN payments p
 LEFT JOIN allocations a ON a.payment_id = p.id AND a.origin NOT LIKE 'match:%'
-WHERE p.customer_id = s.id AND p.closed_run_id IS NULL AND p.lettering IS NULL AND p.amount > 0
+WHERE p.customer_id = s.id AND p.closed_run_id IS NULL AND p.lettering IS NULL
+  AND p.amount > 0
 GROUP BY p.customer_id, p.id, p.key, p.amount, p.received, p.reference, p.label
 HAVING p.amount - COALESCE(SUM(a.amount), 0) > 0
 ORDER BY p.customer_id
