@@ -116,43 +116,27 @@ class Splitter:
         self.fmt = fmt
         self.width = len(fmt.header)
         self.decode = codecs.getdecoder(fmt.encoding)
-        self.edges = (f" {fmt.delimiter}", f"{fmt.delimiter} ")
 
     def __call__(self, number: int, raw: bytes) -> Row | Reject:
-        fmt, width, delimiter = self.fmt, self.width, self.fmt.delimiter
+        fmt, width = self.fmt, self.width
         try:
             text = self.decode(raw)[0]
         except UnicodeDecodeError:
             return _undecodable(self.where, number, raw, fmt)
-        if fmt.quoted or _padded(text, delimiter, self.edges):
+        if not fmt.quoted:
+            parts = text.split(fmt.delimiter)
+        else:
             try:
-                parts = _split(text, delimiter, quoted=fmt.quoted)
+                parts = _split(text, fmt.delimiter, quoted=True)
             except csv.Error:  # a line break in an unquoted field: a bare CR
                 return _line_break(self.where, number, text, fmt)
-            fields = [f.strip() for f in parts]
-        else:  # the common case: no field to strip, split alone does it
-            fields = text.split(delimiter)
+        # str.strip gives the field itself back when it has nothing to strip
+        fields = list(map(str.strip, parts))
         if len(fields) > width and not any(fields[width:]):
             del fields[width:]
         if len(fields) != width:
             return _bad_width(self.where, number, fields, fmt.header)
         return number, fields
-
-
-def _padded(text: str, delimiter: str, edges: tuple[str, str]) -> bool:
-    """Whether ``str.strip`` has work to do on some field of ``text``.
-
-    Every whitespace character but the ASCII space is unprintable, so a line
-    whose only unprintable characters are delimiters, with no space next to a
-    delimiter or at either end, splits into fields that need no stripping.
-    """
-    return (
-        not text.replace(delimiter, "").isprintable()
-        or edges[0] in text
-        or edges[1] in text
-        or text[:1] == " "  # slices: a line of a BOM alone decodes to ""
-        or text[-1:] == " "
-    )
 
 
 def _cr_lines(handle: BinaryIO) -> Iterator[bytes]:
