@@ -150,20 +150,6 @@ class LineParser:
             partial(parse_cents, decimal_comma=file.decimal_comma)
         )
 
-    def _get(self, fields: list[str], name: str) -> str:
-        i = self.c.index.get(name)
-        return fields[i] if i is not None else ""
-
-    def _date(self, fields: list[str], name: str, *, required: bool) -> dt.date | None:
-        text = self._get(fields, name)
-        if not text and not required:
-            return None
-        try:
-            return self.parse_date(text)
-        except ValueError:
-            column = self.c.names[self.c.index[name]]
-            raise BadField(column, text, "not a date (expected YYYYMMDD)") from None
-
     def parse(self, number: int, fields: list[str]) -> LineCents | Reject:
         try:
             return self._parse(number, fields)
@@ -188,9 +174,12 @@ class LineParser:
             label,
             currency,
             currency_amount_text,
+            date_text,
+            piece_date_text,
+            lettering,
+            lettering_date_text,
         ) = self._pick([*fields, ""])  # a missing optional column reads as ""
-        date = self._date(fields, "date", required=True)
-        assert date is not None  # noqa: S101 - required=True
+        date = self._day(date_text, "date")
         due = None
         if self.c.due is not None and fields[self.c.due]:
             try:
@@ -207,9 +196,12 @@ class LineParser:
         currency_amount = None
         if currency and currency_amount_text:
             currency_amount = self._money(fields, self.c.index["currency_amount"])
-        piece_date = self._date(fields, "piece_date", required=False)
+        piece_date = (
+            self._day(piece_date_text, "piece_date") if piece_date_text else None
+        )
         amount = self._amount(fields)
-        lettering = self._lettering(fields)
+        if self.tag is not None:  # lettering codes are scoped by the file's tag
+            lettering = scoped(self.tag, lettering)
         return LineCents(
             number,
             journal,
@@ -223,16 +215,21 @@ class LineParser:
             label,
             amount,
             lettering,
-            self._date(fields, "lettering_date", required=False),
+            self._day(lettering_date_text, "lettering_date")
+            if lettering_date_text
+            else None,
             currency,
             currency_amount,
             due,
         )
 
-    def _lettering(self, fields: list[str]) -> str:
-        """The lettering code, scoped by the file's tag when the parser has one."""
-        code = self._get(fields, "lettering")
-        return code if self.tag is None else scoped(self.tag, code)
+    def _day(self, text: str, name: str) -> dt.date:
+        """The date in ``text`` (the column mapped to ``name``), or BadField."""
+        try:
+            return self.parse_date(text)
+        except ValueError:
+            column = self.c.names[self.c.index[name]]
+            raise BadField(column, text, "not a date (expected YYYYMMDD)") from None
 
     def _money(self, fields: list[str], i: int) -> int:
         """Integer cents of an amount column."""
@@ -287,6 +284,10 @@ _PICKED = (
     "label",
     "currency",
     "currency_amount",
+    "date",
+    "piece_date",
+    "lettering",
+    "lettering_date",
 )
 _COMPACT = len("YYYYMMDD")
 _ISO_CODE = len("EUR")
