@@ -192,11 +192,14 @@ def _send_all(config: Config, clock: Clock, engine: Engine, only: str | None) ->
 
 def _pause(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     from sageconnect.dunning import pauses as pause_store  # noqa: PLC0415
+    from sageconnect.ledger.matching import METHODS  # noqa: PLC0415
     from sageconnect.store.queries import company_ids  # noqa: PLC0415
 
     engine = _open(config)
     code = args.company or _only_company(config)
     by = args.by or getpass.getuser()
+    known = config.companies.get(code)  # a dispute matches with its methods again
+    methods = known.matching.methods if known else METHODS
     with engine.begin() as conn:
         company_id = company_ids(conn).get(code)
         if company_id is None:
@@ -215,6 +218,7 @@ def _pause(args: argparse.Namespace, config: Config, clock: Clock) -> int:
                     amount=args.amount,
                     by=by,
                     now=clock.now(),
+                    methods=methods,
                 )
             except pause_store.PauseError as exc:
                 print(f"{args.kind} add: {exc}", file=sys.stderr)
@@ -232,7 +236,13 @@ def _pause(args: argparse.Namespace, config: Config, clock: Clock) -> int:
             return EX_OK
         if args.action == "resolve":
             if args.id is None or not pause_store.resolve(
-                conn, company_id, args.id, by=by, now=clock.now(), kind=args.kind
+                conn,
+                company_id,
+                args.id,
+                by=by,
+                now=clock.now(),
+                kind=args.kind,
+                methods=methods,
             ):
                 print(
                     f"{args.kind} {args.id}: no such open {args.kind}", file=sys.stderr

@@ -23,7 +23,13 @@ from sageconnect.config import load
 from sageconnect.dunning.send import plan_company
 from sageconnect.store.engine import open_store
 from sageconnect.store.queries import company_ids
-from sageconnect.store.tables import customers, invoices, reminder_items, reminders
+from sageconnect.store.tables import (
+    allocations,
+    customers,
+    invoices,
+    reminder_items,
+    reminders,
+)
 from support import fec_lines
 
 TODAY = dt.date(2026, 11, 24)  # the clock fixture's day
@@ -527,3 +533,93 @@ def test_a_malformed_contact_email_rejects_that_row_only(
     assert sent_lines(cli.config) == {"C1": {"FA1", "FA2"}}
     (mail,) = (tmp_path / "outbox").iterdir()
     assert b"compta@etoile.example" in mail.read_bytes()
+
+
+def _matched(config: Path) -> list[tuple[str, str, str]]:
+    """(customer, invoice, origin) of each allocation our matching made."""
+    engine = open_store(load(config).store_url())
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(customers.c.code, invoices.c.number, allocations.c.origin)
+                .join(customers, customers.c.id == allocations.c.customer_id)
+                .join(invoices, invoices.c.id == allocations.c.invoice_id)
+                .where(allocations.c.origin.like("match:%"))
+                .order_by(customers.c.code, invoices.c.number)
+            ).all()
+    finally:
+        engine.dispose()
+    return [tuple(r) for r in rows]
+
+
+@pytest.mark.parametrize("matching", [True, False], ids=["matching", "matching off"])
+def test_disputes_match_again_with_the_companys_matching_methods(
+    tmp_path: Path,
+    clock: FixedClock,
+    capsys: pytest.CaptureFixture[str],
+    matching: bool,
+) -> None:
+    """C1 paid 300,00 and C2 450,50, unlettered. A dispute added on the command
+    line or read from the pauses folder matches its customer again as the sync
+    does: by the company's methods, so not at all where matching is turned off
+    (``methods = []``), and away from the disputed invoice where it is on."""
+    config = setup(tmp_path)
+    day = (TODAY - dt.timedelta(days=5)).strftime("%Y%m%d")
+    paid = [
+        (11, "C1", "Café de l'Étoile", "300,00"),
+        (12, "C2", "Garage Müller", "450,50"),
+    ]
+    extra = []
+    for n, customer, name, amount in paid:
+        head, tail = f"BQ|Banque|{n}|{day}", f"V{n}|{day}|Virement reçu"
+        extra += [
+            f"{head}|41100000|Clients|{customer}|{name}|{tail}|0,00|{amount}|||{day}||",
+            f"{head}|51200000|Banque|||{tail}|{amount}|0,00|||{day}||",
+        ]
+    fec_file = tmp_path / "fec" / "1FEC20261231.txt"
+    fec_file.write_text(fec() + "\n".join(extra) + "\n", encoding="utf-8")
+    if not matching:
+        text = config.read_text(encoding="utf-8")
+        config.write_text(
+            text.replace(
+                "[companies.acme.source]",
+                "[companies.acme.matching]\nmethods = []\n\n[companies.acme.source]",
+            ),
+            encoding="utf-8",
+        )
+    cli = Cli(config, clock, capsys)
+    assert cli("sync") == 0, cli.err
+    synced = _matched(config)
+    assert synced == (
+        [("C1", "FA2", "match:amount"), ("C2", "FA3", "match:amount")]
+        if matching
+        else []
+    )
+    assert (
+        cli(
+            "dispute",
+            "add",
+            "--customer",
+            "C1",
+            "--invoice",
+            "FA2",
+            "--reason",
+            "prix contesté",
+            "--by",
+            "alice",
+        )
+        == 0
+    ), cli.err
+    (tmp_path / "pauses" / "acme-litiges.csv").write_text(
+        "action;customer;invoice;reason\ndispute;C2;FA3;non reçu\n", encoding="utf-8"
+    )
+    assert cli("send") == 0, cli.err
+    (imported,) = cli.events("pauses_imported")
+    assert imported["added"] == 1
+    after = _matched(config)
+    if not matching:
+        assert after == []
+    else:  # the payments went elsewhere: to what is not disputed, or nowhere
+        assert ("C1", "FA2", "match:amount") not in after
+        assert ("C2", "FA3", "match:amount") not in after
+        assert [c for c, _, _ in after] == ["C1"]  # C1's 300,00 on FA1

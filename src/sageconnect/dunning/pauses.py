@@ -67,12 +67,15 @@ def add(
     origin: str = "cli",
     external_key: str | None = None,
     methods: Sequence[str] = METHODS,
+    disputed: set[int] | None = None,
 ) -> int | None:
     """Record a pause; its id, or None when this external key was read before.
 
     An invoice number the ledger holds as several rows (instalments) pauses
-    them all. A dispute matches the customer's unlettered payments again: a
-    payment without a reference goes to what the customer does not contest.
+    them all. A dispute matches the customer's unlettered payments again (with
+    the company's ``methods``): a payment without a reference goes to what the
+    customer does not contest. With ``disputed``, the customer is added to it
+    instead, for the caller to match them all again at once.
     """
     if kind not in KINDS:
         raise PauseError("action", kind, f"one of {', '.join(KINDS)}")
@@ -108,7 +111,10 @@ def add(
             raise
         return None  # this file line was read before
     if kind == "dispute":
-        rematch(conn, company, [found], methods)
+        if disputed is None:
+            rematch(conn, company, [found], methods)
+        else:
+            disputed.add(found)
     return int(ids[0])
 
 
@@ -258,6 +264,7 @@ def import_folder(
     now: dt.datetime,
     *,
     companies: tuple[str, ...] = (),
+    methods: Sequence[str] = METHODS,
 ) -> tuple[int, list[Reject]]:
     """Read every CSV in ``folder`` meant for ``company``; move each read file to done/.
 
@@ -265,13 +272,15 @@ def import_folder(
     name (``acme-litiges.csv``); the longest such code wins among ``companies``
     (``acme-2-litiges.csv`` is acme-2's, not acme's). Returns how many pauses
     were added, and the rows set aside (their file as ``pauses/<name>``).
+    The customers of a file's disputes are matched again once the file is
+    read, with the company's matching ``methods``.
     """
     added = 0
     rejects: list[Reject] = []
     for path in sorted(folder.glob("*.csv")):
         if _owner(path, companies or (company,)) != company:
             continue
-        count, bad = _import_file(conn, company_id, path, now)
+        count, bad = _import_file(conn, company_id, path, now, methods)
         added += count
         rejects += bad
         done = folder / "done"
@@ -291,7 +300,11 @@ def _owner(path: Path, companies: tuple[str, ...]) -> str | None:
 
 
 def _import_file(
-    conn: Connection, company: int, path: Path, now: dt.datetime
+    conn: Connection,
+    company: int,
+    path: Path,
+    now: dt.datetime,
+    methods: Sequence[str],
 ) -> tuple[int, list[Reject]]:
     raw = path.read_bytes()
     try:
@@ -316,6 +329,7 @@ def _import_file(
         ]
     added = 0
     rejects = []
+    disputed: set[int] = set()
     for number, row in enumerate(reader, start=2):
         try:
             new = add(
@@ -331,6 +345,7 @@ def _import_file(
                 now=now,
                 origin="csv",
                 external_key=f"{path.name}:{number}",
+                disputed=disputed,
             )
         except PauseError as exc:
             rejects.append(
@@ -344,6 +359,8 @@ def _import_file(
             )
             continue
         added += new is not None
+    if disputed:
+        rematch(conn, company, disputed, methods)
     return added, rejects
 
 

@@ -314,7 +314,13 @@ def _housekeeping(
         path = config.resolve_path(folder)
         if path.is_dir():
             added, rejects = pause_store.import_folder(
-                conn, code, company_id, path, now, companies=tuple(config.companies)
+                conn,
+                code,
+                company_id,
+                path,
+                now,
+                companies=tuple(config.companies),
+                methods=config.companies[code].matching.methods,
             )
             record_side_rejects(conn, company_id, rejects)
             logs.rejected(rejects)
