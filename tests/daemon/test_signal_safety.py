@@ -30,8 +30,10 @@ _CHILD = textwrap.dedent(
 
     threading.Thread(target=shoot, daemon=True).start()
     seen = 0
-    while not done.is_set():
-        seen += service._stopped(stop, 0.0)
+    rounds = 0
+    while not done.is_set():  # the wait the daemon does (it blocks), and a poll
+        rounds += 1
+        seen += service._stopped(stop, 0.0005 if rounds % 2 else 0.0)
         shutdown.request()
         assert shutdown.requested()
     time.sleep(0.2)  # the last signals handled

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sageconnect.mapping.ledger_entries import Entry, EntryParser, entries
 from sageconnect.mapping.registry import load_file
 from sageconnect.model.records import Reject
-from sageconnect.readers.files import Splitter, read_rows, sniff
+from sageconnect.readers.files import FileFormat, Splitter, read_rows, sniff
 from support import HEADER, ROOT, fec_lines
 
 SALE = "VE|Ventes|1|20260105|41100000|Clients|C1|Café|FA1|20260105|Facture|1200,00|0,00|||20260105||"
@@ -32,9 +32,9 @@ def _numbers(found: list[Entry]) -> list[list[int]]:
     return [e.numbers for e in found]
 
 
-def _parser(path: Path) -> EntryParser:
+def _parser(path: Path, fmt: FileFormat | None = None) -> EntryParser:
     spec = load_file(ROOT / "mappings" / "fec.toml")
-    return EntryParser(path, sniff(path), spec, ("411",), "2026")
+    return EntryParser(path, fmt or sniff(path), spec, ("411",), "2026")
 
 
 def test_lines_of_one_entry_group_whatever_their_padding(tmp_path: Path) -> None:
@@ -175,8 +175,9 @@ def test_entries_are_the_runs_of_rows_sharing_journal_and_entry(
     in exactly one entry; the readable rows of an entry share their stripped
     journal and entry (whatever else the lines hold), and two entries in a row
     do not, so a run of such rows is one entry; an unreadable line is either
-    alone (a loose entry) or inside an entry, where reading it sets it aside;
-    each entry holds its lines' bytes."""
+    alone (a loose entry) or inside an entry, where reading it sets it aside,
+    once; entries come in file order, each a contiguous run but for the loose
+    lines among it; each entry holds its lines' bytes."""
     path = tmp_path_factory.mktemp("fec") / "900FEC20261231.txt"
     path.write_bytes(b"\n".join([HEADER.encode(), *lines]) + b"\n")
     fmt = sniff(path, encoding="utf-8")
@@ -191,6 +192,16 @@ def test_entries_are_the_runs_of_rows_sharing_journal_and_entry(
     assert sorted(n for e in found for n in e.numbers) == sorted(rows)
     raw = [b"", *path.read_bytes().split(b"\n")]
     assert all(e.raws == [raw[n] for n in e.numbers] for e in found)
+    firsts = [e.numbers[0] for e in found if not e.loose]
+    assert firsts == sorted(firsts)  # in file order
+    loose = {e.numbers[0] for e in found if e.loose}
+    for entry in found:  # contiguous, but for loose lines among its own
+        between = set(range(entry.numbers[0], entry.numbers[-1] + 1))
+        assert (between - set(entry.numbers)) & set(rows) <= loose  # blanks aside
+    parse = _parser(path, fmt)  # reading the entries sets the unreadable aside
+    set_aside = [r.line for e in found for r in parse(e)[1] if isinstance(r, Reject)]
+    assert len(set_aside) == len(set(set_aside))  # once each
+    assert set(set_aside) == {n for n, key in rows.items() if key is None}
     last: tuple[str, str] | None = None
     for entry in found:
         assert entry.numbers == sorted(entry.numbers)

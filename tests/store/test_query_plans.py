@@ -147,7 +147,7 @@ def test_matching_one_customer_again_reads_that_customers_items(
     """A dispute matches its customer again (dunning.pauses): the open items
     are read from the customer, through the customer indexes; neither the
     company's invoices nor its payments are gone through, with or without
-    statistics. Its allocations come out as they were."""
+    statistics (what it matches: tests/store/test_rematch.py)."""
     engine, company = _synced(tmp_path, credit_notes=True, analyzed=analyzed)
     plans: list[list[str]] = []
 
@@ -160,20 +160,11 @@ def test_matching_one_customer_again_reads_that_customers_items(
         customer = conn.execute(
             text("SELECT id FROM customers WHERE code = 'C0010'")
         ).scalar_one()
-        before = conn.execute(
-            text("SELECT * FROM allocations WHERE customer_id = :c ORDER BY id"),
-            {"c": customer},
-        ).all()
         event.listen(engine, "before_cursor_execute", capture)
         try:
             rematch(conn, company, [customer])
         finally:
             event.remove(engine, "before_cursor_execute", capture)
-        after = conn.execute(
-            text("SELECT * FROM allocations WHERE customer_id = :c ORDER BY id"),
-            {"c": customer},
-        ).all()
-        assert [r[2:] for r in after] == [r[2:] for r in before]  # ids aside
         assert len(plans) == 3  # open debits, credit notes, payments
         for steps in plans:
             scans = [
