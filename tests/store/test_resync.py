@@ -140,6 +140,19 @@ def _snapshot(engine: Engine) -> dict[str, Any]:
     return items
 
 
+def _fresh_read(tmp_path: Path, fec: Path, clock: FixedClock) -> dict[str, Any]:
+    """The snapshot of a new store after a full read of ``fec``."""
+    fresh_url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    fresh = open_store(fresh_url)
+    (tmp_path / "fresh").mkdir()
+    fresh_config = load(write_config(tmp_path / "fresh", fresh_url, str(fec.parent)))
+    sync_company(fresh_config, "acme", fresh, clock)
+    try:
+        return _snapshot(fresh)
+    finally:
+        fresh.dispose()
+
+
 @pytest.mark.parametrize("edit", [_nightly_edits], ids=["nightly edits"])
 def test_a_resync_of_changed_entries_gives_what_a_full_read_gives(
     tmp_path: Path, store_url: str, engine: Engine, clock: FixedClock, edit: Edit
@@ -155,13 +168,7 @@ def test_a_resync_of_changed_entries_gives_what_a_full_read_gives(
     assert again.closed > 0  # the deleted entry's items are gone
     assert again.rejected == 2  # the broken lines, reported again on each run
 
-    fresh_url = f"sqlite:///{tmp_path / 'fresh.db'}"
-    fresh = open_store(fresh_url)
-    (tmp_path / "fresh").mkdir()
-    fresh_config = load(write_config(tmp_path / "fresh", fresh_url, str(fec.parent)))
-    sync_company(fresh_config, "acme", fresh, clock)
-    assert _snapshot(engine) == _snapshot(fresh)
-    fresh.dispose()
+    assert _snapshot(engine) == _fresh_read(tmp_path, fec, clock)
 
 
 def test_a_mended_line_and_an_unchanged_file_after_a_resync(
@@ -201,10 +208,4 @@ def test_a_header_that_changes_what_the_same_lines_mean_reads_them_again(
     again = sync_company(config, "acme", engine, clock)
     assert again.read == first.read  # every entry read again
 
-    fresh_url = f"sqlite:///{tmp_path / 'fresh.db'}"
-    fresh = open_store(fresh_url)
-    (tmp_path / "fresh").mkdir()
-    fresh_config = load(write_config(tmp_path / "fresh", fresh_url, str(fec.parent)))
-    sync_company(fresh_config, "acme", fresh, clock)
-    assert _snapshot(engine) == _snapshot(fresh)
-    fresh.dispose()
+    assert _snapshot(engine) == _fresh_read(tmp_path, fec, clock)
