@@ -179,16 +179,11 @@ class LineParser:
             lettering,
             lettering_date_text,
         ) = self._pick([*fields, ""])  # a missing optional column reads as ""
-        date = self._day(date_text, "date")
+        index = self.c.index
+        date = self._day(date_text, index["date"])
         due = None
         if self.c.due is not None and fields[self.c.due]:
-            try:
-                due = self.parse_date(fields[self.c.due])
-            except ValueError:
-                name = self.c.names[self.c.due]
-                raise BadField(
-                    name, fields[self.c.due], "not a date (expected YYYYMMDD)"
-                ) from None
+            due = self._day(fields[self.c.due], self.c.due)
         currency = currency.upper()
         if currency and not (len(currency) == _ISO_CODE and currency.isalpha()):
             name = self.c.names[self.c.index["currency"]]
@@ -197,7 +192,7 @@ class LineParser:
         if currency and currency_amount_text:
             currency_amount = self._money(fields, self.c.index["currency_amount"])
         piece_date = (
-            self._day(piece_date_text, "piece_date") if piece_date_text else None
+            self._day(piece_date_text, index["piece_date"]) if piece_date_text else None
         )
         amount = self._amount(fields)
         if self.tag is not None:  # lettering codes are scoped by the file's tag
@@ -215,7 +210,7 @@ class LineParser:
             label,
             amount,
             lettering,
-            self._day(lettering_date_text, "lettering_date")
+            self._day(lettering_date_text, index["lettering_date"])
             if lettering_date_text
             else None,
             currency,
@@ -223,13 +218,13 @@ class LineParser:
             due,
         )
 
-    def _day(self, text: str, name: str) -> dt.date:
-        """The date in ``text`` (the column mapped to ``name``), or BadField."""
+    def _day(self, text: str, column: int) -> dt.date:
+        """The date in ``text``, read from column number ``column``, or BadField."""
         try:
             return self.parse_date(text)
         except ValueError:
-            column = self.c.names[self.c.index[name]]
-            raise BadField(column, text, "not a date (expected YYYYMMDD)") from None
+            name = self.c.names[column]
+            raise BadField(name, text, "not a date (expected YYYYMMDD)") from None
 
     def _money(self, fields: list[str], i: int) -> int:
         """Integer cents of an amount column."""

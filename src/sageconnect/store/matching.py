@@ -115,7 +115,11 @@ def rematch(
 def _match_scope(conn: Connection, company: int, methods: Sequence[str]) -> int:
     """Match each customer of SCOPE; the matches go to allocations at the end
     (not while the open items are read from it)."""
-    temp_table(conn, FOUND, ", ".join(f"{c} {_TYPES[c]}" for c in _COLUMNS))
+    names = ", ".join(_COLUMNS)
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {FOUND}")
+    conn.exec_driver_sql(  # the columns of allocations, as the store types them
+        f"CREATE TEMPORARY TABLE {FOUND} AS SELECT {names} FROM allocations WHERE 1 = 0"
+    )
     total = 0
     rows: list[tuple[object, ...]] = []
     for customer, debits, payers in _open_items(conn):
@@ -126,7 +130,6 @@ def _match_scope(conn: Connection, company: int, methods: Sequence[str]) -> int:
             rows = []
     insert_rows(conn, FOUND, _COLUMNS, rows)
     total += len(rows)
-    names = ", ".join(_COLUMNS)
     with referenced(conn):  # ids of the open items just read
         conn.exec_driver_sql(
             f"INSERT INTO allocations ({names}) SELECT {names} FROM {FOUND}"
@@ -203,16 +206,6 @@ class _Grouped:
 
 # our matches carry no lettering code: the columns of the lettering rebuild but it
 _COLUMNS = COLUMNS[:-1]
-_TYPES = {
-    "company_id": "INTEGER",
-    "customer_id": "INTEGER",
-    "invoice_id": "INTEGER",
-    "payment_id": "INTEGER",
-    "credit_note_id": "INTEGER",
-    "amount": "BIGINT",
-    "allocated_on": "DATE",
-    "origin": "TEXT",
-}
 
 
 def _row(company: int, customer: int, m: Match) -> tuple[object, ...]:
