@@ -93,6 +93,7 @@ class Row:
     rss: int
     ref: str = ""  # the measure this one is compared with, in the same size
     inner: float | None = None  # the sync's own seconds (its sync_finished event)
+    phases: str = ""  # where the sync's time went, as sync_finished states it
 
     def rate(self) -> str:
         return f"{self.rows / self.wall:,.0f}" if self.wall else "-"
@@ -163,18 +164,25 @@ def sync_measures(
         # the JSON log (stderr) is what the sync says of itself: read it too
         logged = ["sh", "-c", 'exec "$0" sync -c "$1" 2>&1', exe, str(cfg)]
         wall, rss, out = child(logged)
-        inner = _sync_seconds(out)
-        rows.append(Row(size, label, lines, wall, rss, ref, inner))
+        inner, phases = _sync_seconds(out)
+        rows.append(Row(size, label, lines, wall, rss, ref, inner, phases))
         print(f"  {label}: {wall:.2f} s ({inner} s in sync), {rss} MiB", flush=True)
     return rows
 
 
-def _sync_seconds(out: str) -> float | None:
-    """The duration the sync_finished event states (the process less start-up)."""
+def _sync_seconds(out: str) -> tuple[float | None, str]:
+    """The duration the sync_finished event states (the process less start-up),
+    and the seconds of each of its phases."""
     for line in out.splitlines():
         if '"sync_finished"' in line:
-            return float(json.loads(line)["duration_s"])
-    return None
+            said = json.loads(line)
+            phases = " · ".join(
+                f"{name[:-2]} {said[name]:.2f}"
+                for name in ("read_s", "merge_s", "lettering_s", "match_s")
+                if name in said
+            )
+            return float(said["duration_s"]), phases
+    return None, ""
 
 
 def fec_size(size: str, data: Path, pg: str | None, work: Path) -> list[Row]:
@@ -244,8 +252,11 @@ def plan_rows() -> list[Row]:
 def render(rows: list[Row]) -> str:
     by_key = {(r.size, r.measure): r for r in rows}
     lines = [
-        "| size | measure | rows | wall s | in sync s | rows/s | peak RSS MiB | vs |",
-        "|---|---|---:|---:|---:|---:|---:|---|",
+        (
+            "| size | measure | rows | wall s | in sync s | rows/s | peak RSS MiB"
+            " | vs | sync phases s |"
+        ),
+        "|---|---|---:|---:|---:|---:|---:|---|---|",
     ]
     for r in rows:
         ref = by_key.get((r.size, r.ref))
@@ -257,7 +268,7 @@ def render(rows: list[Row]) -> str:
         lines.append(
             f"| {r.size} | {r.measure} | {r.rows} | {r.wall:.2f}"
             f" | {'' if r.inner is None else f'{r.inner:.2f}'} | {r.rate()}"
-            f" | {r.rss} | {vs} |"
+            f" | {r.rss} | {vs} | {r.phases} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -277,5 +277,6 @@ def sync_company(
             full_read=report.full_read,
             source_unchanged=report.source_unchanged,
             duration_s=report.duration_s,
+            **report.phase_seconds(),
         )
     return report

@@ -73,10 +73,18 @@ def test_table_and_csv_reports(
 def test_the_sync_log_is_one_summary_line(
     config: Path, clock: FixedClock, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A sync logs sync_started and one sync_finished with counts, duration and context."""
+    """A sync logs sync_started and one sync_finished with counts, duration and context,
+    and the seconds of each phase, which do not add up to more than the duration."""
     main(["sync", "-c", str(config)], clock)
-    names = [e["event"] for e in events(capsys.readouterr().err)]
-    assert names == ["sync_started", "sync_finished"]
+    logged = events(capsys.readouterr().err)
+    assert [e["event"] for e in logged] == ["sync_started", "sync_finished"]
+    said = {k: str(v) for k, v in logged[-1].items()}
+    phases = {k: float(v) for k, v in said.items() if k.endswith("_s")}
+    total = phases.pop("duration_s")
+    assert sorted(phases) == ["lettering_s", "match_s", "merge_s", "read_s"]
+    assert phases["read_s"] > 0
+    assert min(phases.values()) >= 0
+    assert sum(phases.values()) <= total + 0.002  # each rounded to the millisecond
     main(["sync", "-c", str(config)], clock)
     finished = events(capsys.readouterr().err)[-1]
     assert finished["source_unchanged"] is True

@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, insert, select, update
@@ -35,6 +36,11 @@ BATCH = 5000
 CHECK_EVERY = 500  # records between two looks at a stop request
 STREAM = "ledger"
 _ITEMS = (Invoice, Payment)
+# Where a sync's time goes, each logged as <phase>_s: reading the source into the
+# staging tables (cutting, parsing, writing the rows), merging them into the
+# store (and the entries' digests), lettering allocations (and the settlements
+# the source states), and our own matching.
+PHASES = ("read", "merge", "lettering", "match")
 
 
 @dataclass(slots=True)
@@ -57,6 +63,20 @@ class SyncReport:
     full_read: bool = False
     duration_s: float = 0.0
     rejects: list[Reject] = field(default_factory=list)
+    phases: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
+
+    @contextmanager
+    def timing(self, phase: str) -> Iterator[None]:
+        """Add the time the block takes to ``phase`` (one of PHASES)."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phases[phase] += time.perf_counter() - start
+
+    def phase_seconds(self) -> dict[str, float]:
+        """``<phase>_s``: each phase's seconds, as sync_finished states them."""
+        return {f"{name}_s": round(self.phases[name], 3) for name in PHASES}
 
 
 def ensure_company(engine: Engine, code: str, name: str, currency: str) -> int:
@@ -102,14 +122,16 @@ def sync(
                     checkpoints.c.stream == STREAM,
                 )
             ).scalar()
-        reading = mapper.read(previous, full=full)
+        with report.timing("read"):
+            reading = mapper.read(previous, full=full)
         with engine.begin() as conn:
             if reading is None:
                 report.source_unchanged = True
             else:
                 known = None
                 if getattr(reading, "digests", False) and previous and not full:
-                    known = digests.load(conn, company_id) or None
+                    with report.timing("read"):
+                        known = digests.load(conn, company_id) or None
                 report.full_read = reading.complete and known is None
                 _load(
                     conn, company_id, run, reading, report, methods=methods, known=known
@@ -146,21 +168,23 @@ def _load(
     routes = staging.ROUTES
     if conn.dialect.name == "postgresql":
         _raise_work_mem(conn)
-    for stage, _, _ in routes.values():
-        stage.create(conn)
     digested = bool(getattr(reading, "digests", False))
-    if digested:
-        digests.create(conn)
-    _stage(conn, _source(reading, known, digested), report, digested)
-    alloc.start(conn)
-    shared: list[str] = []
-    for stage, _, target in routes.values():
-        shutdown.check()
-        shared += _merge_stage(
-            conn, stage, target, company=company, run=run, report=report
-        )
-    if digested:
-        _keep_digests(conn, company, run, known=known, shared=shared, report=report)
+    with report.timing("read"):
+        for stage, _, _ in routes.values():
+            stage.create(conn)
+        if digested:
+            digests.create(conn)
+        _stage(conn, _source(reading, known, digested), report, digested)
+    with report.timing("merge"):
+        alloc.start(conn)
+        shared: list[str] = []
+        for stage, _, target in routes.values():
+            shutdown.check()
+            shared += _merge_stage(
+                conn, stage, target, company=company, run=run, report=report
+            )
+        if digested:
+            _keep_digests(conn, company, run, known=known, shared=shared, report=report)
     _settle_and_match(conn, company, run, reading, report, methods=methods)
     for stage, _, _ in routes.values():
         stage.drop(conn)
@@ -329,15 +353,18 @@ def _settle_and_match(
     *,
     methods: Sequence[str],
 ) -> None:
-    touched = alloc.touch(conn, company, run)
-    scope = None if touched.groups else touched.customers
-    with referenced(conn):  # lettering of the open items it reads
-        report.allocations = alloc.refresh(conn, company, scope)
-    stated, unresolved, settled = settle(conn, company, complete=reading.complete)
-    Growth(conn, "allocations").wrote(stated)  # the matching's plans see them
+    with report.timing("lettering"):
+        touched = alloc.touch(conn, company, run)
+        scope = None if touched.groups else touched.customers
+        with referenced(conn):  # lettering of the open items it reads
+            report.allocations = alloc.refresh(conn, company, scope)
+        stated, unresolved, settled = settle(conn, company, complete=reading.complete)
+        Growth(conn, "allocations").wrote(stated)  # the matching's plans see them
     report.allocations += stated
     report.rejects += unresolved
-    report.matched = rematch(conn, company, settled.union(touched.customers), methods)
+    with report.timing("match"):
+        customers = settled.union(touched.customers)
+        report.matched = rematch(conn, company, customers, methods)
     report.rejected = len(report.rejects)
     report.new_rejects = record_rejects(
         conn, company, run, report.rejects, complete=reading.complete
