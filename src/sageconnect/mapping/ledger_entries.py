@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from hashlib import blake2b
 from pathlib import Path
-from struct import Struct
+
+from xxhash import xxh3_64_intdigest
 
 from sageconnect.mapping.ledger_line import Columns, LineCents, LineParser
 from sageconnect.mapping.spec import MappingSpec
@@ -36,7 +37,7 @@ class Entry:
     digest: int | None = None  # of the salt and its lines, when a salt was given
 
 
-_signed = Struct(">q").unpack  # big-endian signed, as int.from_bytes(..., signed=True)
+_HALF = 1 << 63  # digests are signed 64-bit integers, as the store keeps them
 
 
 def entries(
@@ -112,20 +113,28 @@ def entries(
 
 
 class _Ends:
-    """An entry as it ends: with its digest when salted; None when known."""
+    """An entry as it ends: with its digest when salted; None when known.
+
+    The digest is XXH3's 64 bits (a non-cryptographic hash of SMHasher quality,
+    ten times as fast as BLAKE2 on entry-sized inputs) seeded with the salt's:
+    it tells an entry whose bytes changed from the one the store holds, which
+    nobody has a reason to forge.
+    """
 
     def __init__(self, salt: bytes | None, known: Callable[[int], bool] | None) -> None:
-        self.base = None if salt is None else blake2b(salt, digest_size=8)
+        self.seed = (
+            None
+            if salt is None
+            else int.from_bytes(blake2b(salt, digest_size=8).digest(), "big")
+        )
         self.known = known
 
     def __call__(
         self, numbers: list[int], raws: list[bytes], journal: str
     ) -> Entry | None:
-        if self.base is None:
+        if self.seed is None:
             return Entry(numbers, raws, journal=journal)
-        h = self.base.copy()
-        h.update(b"\n".join(raws))
-        digest = _signed(h.digest())[0] or 1
+        digest = xxh3_64_intdigest(b"\n".join(raws), self.seed) - _HALF or 1
         if self.known is not None and self.known(digest):
             return None
         return Entry(numbers, raws, journal=journal, digest=digest)
