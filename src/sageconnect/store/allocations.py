@@ -23,6 +23,7 @@ TOUCHED = "alloc_touched"  # the touched customers, one row each: memory stays f
 CHANGED = "alloc_changed"  # the items a run changed
 GROUPS = "alloc_groups"  # the lettering groups (customer, code) a run touched
 PREVIOUS = "alloc_previous"  # groups items left: their code before a merge changed it
+NAMED = "alloc_named"  # allocations naming a changed item: their groups, customers
 
 COLUMNS = (
     "company_id",
@@ -183,15 +184,18 @@ def touch(conn: Connection, company: int, run: int, *, whole: float = WHOLE) -> 
     ).scalar_one()
     conn.exec_driver_sql(f"CREATE INDEX ix_{CHANGED} ON {CHANGED} (side, id)")
     analyze(conn, CHANGED)
-    named = f"""
-      SELECT a.customer_id, a.lettering, a.origin FROM allocations a
-      WHERE a.invoice_id IN (SELECT id FROM {CHANGED} WHERE side = 0)
-      UNION ALL
-      SELECT a.customer_id, a.lettering, a.origin FROM allocations a
-      WHERE a.credit_note_id IN (SELECT id FROM {CHANGED} WHERE side = 0)
-      UNION ALL
-      SELECT a.customer_id, a.lettering, a.origin FROM allocations a
-      WHERE a.payment_id IN (SELECT id FROM {CHANGED} WHERE side = 1)"""
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {NAMED}")
+    conn.exec_driver_sql(  # the allocations naming a changed item: read once
+        f"CREATE TEMPORARY TABLE {NAMED} AS"
+        " SELECT a.customer_id, a.lettering, a.origin FROM allocations a"
+        f" WHERE a.invoice_id IN (SELECT id FROM {CHANGED} WHERE side = 0)"
+        " UNION ALL"
+        " SELECT a.customer_id, a.lettering, a.origin FROM allocations a"
+        f" WHERE a.credit_note_id IN (SELECT id FROM {CHANGED} WHERE side = 0)"
+        " UNION ALL"
+        " SELECT a.customer_id, a.lettering, a.origin FROM allocations a"
+        f" WHERE a.payment_id IN (SELECT id FROM {CHANGED} WHERE side = 1)"
+    )
     groups = changed < whole * total
     if groups:
         temp_table(
@@ -201,17 +205,17 @@ def touch(conn: Connection, company: int, run: int, *, whole: float = WHOLE) -> 
             f"INSERT INTO {GROUPS} (customer, code)"
             f" SELECT customer, code FROM {CHANGED} WHERE code IS NOT NULL"
             f" UNION SELECT customer, code FROM {PREVIOUS}"
-            f" UNION SELECT customer_id, lettering FROM ({named}) n"
+            f" UNION SELECT customer_id, lettering FROM {NAMED}"
             " WHERE origin = 'lettering' AND lettering IS NOT NULL"
         )
         analyze(conn, GROUPS)
     customers = conn.exec_driver_sql(  # and those an item left (PREVIOUS)
         f"SELECT customer FROM {CHANGED} UNION SELECT customer FROM {PREVIOUS}"
-        f" UNION SELECT customer_id FROM ({named}) n ORDER BY 1"
+        f" UNION SELECT customer_id FROM {NAMED} ORDER BY 1"
     ).scalars()
     found = [int(c) for c in customers]
-    conn.exec_driver_sql(f"DROP TABLE {CHANGED}")
-    conn.exec_driver_sql(f"DROP TABLE {PREVIOUS}")
+    for table in (CHANGED, PREVIOUS, NAMED):
+        conn.exec_driver_sql(f"DROP TABLE {table}")
     return Touched(found, groups)
 
 
