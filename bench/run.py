@@ -39,6 +39,8 @@ from _common import ROOT, child, fec_file
 from sync import FLOOR as CSV_FLOOR
 from sync import config, scratch_schema
 
+from sageconnect.store.sync import PHASES
+
 SQLITE_TYPED = """
 CREATE TABLE typed AS SELECT
   JournalCode AS journal, EcritureNum AS entry,
@@ -183,7 +185,7 @@ def _sync_seconds(out: str) -> tuple[float | None, tuple[tuple[str, float], ...]
             said = json.loads(line)
             phases = tuple(
                 (name, float(said[f"{name}_s"]))
-                for name in ("read", "merge", "lettering", "match")
+                for name in PHASES
                 if f"{name}_s" in said
             )
             return float(said["duration_s"]), phases

@@ -116,6 +116,21 @@ class Cli:
         self.out, self.err = captured.out, captured.err
         return code
 
+    def dispute(self, customer: str, invoice: str, reason: str) -> int:
+        """``dispute add`` of one invoice, by alice."""
+        return self(
+            "dispute",
+            "add",
+            "--customer",
+            customer,
+            "--invoice",
+            invoice,
+            "--reason",
+            reason,
+            "--by",
+            "alice",
+        )
+
     def json(self, *argv: str) -> Any:
         assert self(*argv, "--format", "json") == 0, self.err
         return json.loads(self.out)
@@ -210,21 +225,7 @@ def test_a_dispute_stops_reminders_for_its_invoice_until_resolved(cli: Cli) -> N
     before = cli.plan()
     assert before.lines == {"C1": {"FA1", "FA2"}, "C2": {"FA3"}}
     assert before.skipped == []
-    assert (
-        cli(
-            "dispute",
-            "add",
-            "--customer",
-            "C1",
-            "--invoice",
-            "FA1",
-            "--reason",
-            "livraison incomplète",
-            "--by",
-            "alice",
-        )
-        == 0
-    )
+    assert cli.dispute("C1", "FA1", "livraison incomplète") == 0
     assert cli.out == "dispute 1 added\n"
     (added,) = cli.events("pause_added")
     assert {k: added[k] for k in ("company", "kind", "id", "customer", "invoice")} == {
@@ -595,21 +596,7 @@ def test_disputes_match_again_with_the_companys_matching_methods(
         if matching
         else []
     )
-    assert (
-        cli(
-            "dispute",
-            "add",
-            "--customer",
-            "C1",
-            "--invoice",
-            "FA2",
-            "--reason",
-            "prix contesté",
-            "--by",
-            "alice",
-        )
-        == 0
-    ), cli.err
+    assert cli.dispute("C1", "FA2", "prix contesté") == 0, cli.err
     (tmp_path / "pauses" / "acme-litiges.csv").write_text(
         "action;customer;invoice;reason\ndispute;C2;FA3;non reçu\n", encoding="utf-8"
     )

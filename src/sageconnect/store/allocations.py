@@ -17,7 +17,14 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection, text
 
-from sageconnect.store.bulk import Growth, analyze, filling, insert_rows, temp_table
+from sageconnect.store.bulk import (
+    Growth,
+    analyze,
+    filling,
+    insert_rows,
+    temp_table,
+    temp_table_as,
+)
 
 TOUCHED = "alloc_touched"  # the touched customers, one row each: memory stays flat
 CHANGED = "alloc_changed"  # the items a run changed
@@ -184,17 +191,17 @@ def touch(conn: Connection, company: int, run: int, *, whole: float = WHOLE) -> 
     ).scalar_one()
     conn.exec_driver_sql(f"CREATE INDEX ix_{CHANGED} ON {CHANGED} (side, id)")
     analyze(conn, CHANGED)
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {NAMED}")
-    conn.exec_driver_sql(  # the allocations naming a changed item: read once
-        f"CREATE TEMPORARY TABLE {NAMED} AS"
-        " SELECT a.customer_id, a.lettering, a.origin FROM allocations a"
+    temp_table_as(  # the allocations naming a changed item: read once
+        conn,
+        NAMED,
+        "SELECT a.customer_id, a.lettering, a.origin FROM allocations a"
         f" WHERE a.invoice_id IN (SELECT id FROM {CHANGED} WHERE side = 0)"
         " UNION ALL"
         " SELECT a.customer_id, a.lettering, a.origin FROM allocations a"
         f" WHERE a.credit_note_id IN (SELECT id FROM {CHANGED} WHERE side = 0)"
         " UNION ALL"
         " SELECT a.customer_id, a.lettering, a.origin FROM allocations a"
-        f" WHERE a.payment_id IN (SELECT id FROM {CHANGED} WHERE side = 1)"
+        f" WHERE a.payment_id IN (SELECT id FROM {CHANGED} WHERE side = 1)",
     )
     groups = changed < whole * total
     if groups:

@@ -13,7 +13,7 @@ from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Executable
+from sqlalchemy import Connection, Executable, text
 
 # Explicit adapter: the sqlite3 module's default date adapter is deprecated.
 sqlite3.register_adapter(dt.date, dt.date.isoformat)
@@ -45,6 +45,15 @@ def temp_table(conn: Connection, name: str, columns: str) -> None:
     """A new, empty temporary table ``name`` (``columns``: its SQL definition)."""
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {name} ({columns})")
+
+
+def temp_table_as(
+    conn: Connection, name: str, query: str, params: dict[str, Any] | None = None
+) -> None:
+    """A new temporary table ``name`` holding the rows of ``query`` (SQL text,
+    with ``params`` bound), its columns typed as the query gives them."""
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+    conn.execute(text(f"CREATE TEMPORARY TABLE {name} AS {query}"), params or {})
 
 
 def analyze(conn: Connection, *tables: str) -> None:

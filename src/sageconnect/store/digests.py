@@ -26,6 +26,7 @@ from sageconnect.store.bulk import (
     insert_rows,
     referenced,
     temp_table,
+    temp_table_as,
 )
 
 VOLATILE = 0
@@ -149,13 +150,12 @@ def apply(conn: Connection, company: int, run: int, known: Known) -> int:
     conn.exec_driver_sql(f"CREATE INDEX ix_{GONE} ON {GONE} (digest)")
     analyze(conn, GONE, STAGE)
     params = {"company": company, "run": run}
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {GONE_KEYS}")
-    conn.execute(  # what the gone entries gave: a few keys, in a table of their own
-        text(
-            f"CREATE TEMPORARY TABLE {GONE_KEYS} AS SELECT e.key FROM source_entries e"
-            " WHERE e.company_id = :company AND e.key IS NOT NULL"
-            f" AND e.digest IN (SELECT digest FROM {GONE})"
-        ),
+    temp_table_as(  # what the gone entries gave: a few keys, in a table of their own
+        conn,
+        GONE_KEYS,
+        "SELECT e.key FROM source_entries e"
+        " WHERE e.company_id = :company AND e.key IS NOT NULL"
+        f" AND e.digest IN (SELECT digest FROM {GONE})",
         params,
     )
     closed = 0

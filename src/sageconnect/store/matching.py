@@ -26,6 +26,7 @@ from sageconnect.store.bulk import (
     insert_rows,
     referenced,
     temp_table,
+    temp_table_as,
 )
 from sageconnect.store.open_items import as_date
 
@@ -116,10 +117,8 @@ def _match_scope(conn: Connection, company: int, methods: Sequence[str]) -> int:
     """Match each customer of SCOPE; the matches go to allocations at the end
     (not while the open items are read from it)."""
     names = ", ".join(_COLUMNS)
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {FOUND}")
-    conn.exec_driver_sql(  # the columns of allocations, as the store types them
-        f"CREATE TEMPORARY TABLE {FOUND} AS SELECT {names} FROM allocations WHERE 1 = 0"
-    )
+    # the columns of allocations, as the store types them
+    temp_table_as(conn, FOUND, f"SELECT {names} FROM allocations WHERE 1 = 0")
     total = 0
     rows: list[tuple[object, ...]] = []
     for customer, debits, payers in _open_items(conn):
