@@ -24,7 +24,7 @@ from sageconnect.mapping.documents import Row
 from sageconnect.mapping.protocol import Mapper, Reading
 from sageconnect.model.records import Invoice, Keyed, Payment, Record, Reject
 from sageconnect.store import allocations as alloc
-from sageconnect.store import digests, staging
+from sageconnect.store import digests, planner, staging
 from sageconnect.store.bulk import FRESH, Growth, analyze, referenced
 from sageconnect.store.matching import rematch
 from sageconnect.store.merge import merge, orphans
@@ -166,8 +166,7 @@ def _load(
     digest instead of by absence.
     """
     routes = staging.ROUTES
-    if conn.dialect.name == "postgresql":
-        _raise_work_mem(conn)
+    planner.prepare(conn)
     digested = bool(getattr(reading, "digests", False))
     with report.timing("read"):
         for stage, _, _ in routes.values():
@@ -241,22 +240,6 @@ def _source(
         return reading.entries(known, rows=True)  # type: ignore[attr-defined,no-any-return]
     rows = getattr(reading, "staged_rows", None)
     return [(None, rows() if callable(rows) else reading.records())]
-
-
-WORK_MEM_KB = 64 * 1024
-
-
-def _raise_work_mem(conn: Connection) -> None:
-    """Sorts and hashes over a whole ledger's rows in memory, for this transaction.
-
-    PostgreSQL's default (4 MB) sends the sort of the customers a first sync
-    touched (one row per item) to disk; a lower setting is raised, never a higher.
-    """
-    current = conn.exec_driver_sql(
-        "SELECT setting::bigint FROM pg_settings WHERE name = 'work_mem'"
-    ).scalar()
-    if current is not None and int(current) < WORK_MEM_KB:
-        conn.exec_driver_sql(f"SET LOCAL work_mem = '{WORK_MEM_KB}kB'")
 
 
 def _stage(

@@ -1,0 +1,92 @@
+"""What PostgreSQL's planner is told before a sync: settings for its transaction,
+and statistics for the store's tables that have none.
+
+Nothing here changes a result, only how the statements that compute it are run.
+Settings are ``SET LOCAL`` (they end with the sync's transaction) and only ever
+move towards what the sync needs: a server set higher (work_mem) or lower
+(random_page_cost) than that keeps its own.
+"""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import Connection, text
+
+from sageconnect import logs
+
+WORK_MEM_KB = 64 * 1024
+RANDOM_PAGE_COST = 1.1
+
+# The tables a sync reads by join: without statistics, their plans are guesses.
+STORE_TABLES = ("customers", "invoices", "payments", "allocations", "source_entries")
+
+
+def prepare(conn: Connection) -> list[str]:
+    """Set the sync's planner settings; analyse the store's tables that hold rows
+    but have no statistics (returned, and logged as store_tables_analyzed)."""
+    if conn.dialect.name != "postgresql":
+        return []
+    _settings(conn)
+    return _analyze_bare(conn)
+
+
+def _settings(conn: Connection) -> None:
+    """Sorts and hashes over a whole ledger's rows in memory, and index probes
+    priced as what they are on a store whose tables are cached.
+
+    PostgreSQL's default work_mem (4 MB) sends the sort of the customers a first
+    sync touched (one row per item) to disk. Its default random_page_cost (4.0,
+    a spinning disk's) prices an index probe so high that a re-sync's few
+    thousand staged keys were joined to the store by reading whole tables: the
+    merge's look-up of 6 500 staged invoices among 214 000 took 78 ms by a hash
+    join over all of them, 28 ms by their unique index (1.1, the usual figure
+    for SSDs and cached data).
+    """
+    work_mem, page_cost = conn.execute(
+        text(
+            "SELECT (SELECT setting::bigint FROM pg_settings WHERE name = 'work_mem'),"
+            " (SELECT setting::float8 FROM pg_settings"
+            " WHERE name = 'random_page_cost')"
+        )
+    ).one()
+    if work_mem is not None and int(work_mem) < WORK_MEM_KB:
+        conn.exec_driver_sql(f"SET LOCAL work_mem = '{WORK_MEM_KB}kB'")
+    if page_cost is not None and float(page_cost) > RANDOM_PAGE_COST:
+        conn.exec_driver_sql(f"SET LOCAL random_page_cost = {RANDOM_PAGE_COST}")
+
+
+def _analyze_bare(conn: Connection) -> list[str]:
+    """ANALYZE the store tables that hold rows but no column statistics.
+
+    A store restored from a dump (pg_restore copies rows, never statistics) or
+    moved by COPY has none until autovacuum comes by: meanwhile every plan
+    guesses: a 1 % re-sync of a million-line ledger just restored took 10.8 s,
+    and 3.3 s once analysed (0.4 s of it the ANALYZE). Tables without a row
+    have nothing to tell, and are left alone.
+    """
+    bare = [
+        str(name)
+        for (name,) in conn.execute(
+            text(
+                "SELECT c.relname FROM pg_class c"
+                " WHERE c.relnamespace = current_schema()::regnamespace"
+                " AND c.relkind = 'r' AND c.relname = ANY(:tables)"
+                " AND pg_relation_size(c.oid) > 0"
+                " AND NOT EXISTS (SELECT 1 FROM pg_stats s"
+                " WHERE s.schemaname = current_schema() AND s.tablename = c.relname)"
+                " ORDER BY c.relname"
+            ),
+            {"tables": list(STORE_TABLES)},
+        )
+    ]
+    if bare:
+        started = time.perf_counter()
+        for table in bare:
+            conn.exec_driver_sql(f"ANALYZE {table}")
+        logs.get().info(
+            "store_tables_analyzed",
+            tables=",".join(bare),
+            duration_s=round(time.perf_counter() - started, 3),
+        )
+    return bare
