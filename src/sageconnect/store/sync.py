@@ -128,6 +128,7 @@ def sync(
             if reading is None:
                 report.source_unchanged = True
             else:
+                planner.prepare(conn)  # before the first statement it would plan
                 known = None
                 if getattr(reading, "digests", False) and previous and not full:
                     with report.timing("read"):
@@ -166,7 +167,6 @@ def _load(
     digest instead of by absence.
     """
     routes = staging.ROUTES
-    planner.prepare(conn)
     digested = bool(getattr(reading, "digests", False))
     with report.timing("read"):
         for stage, _, _ in routes.values():
