@@ -11,6 +11,7 @@ remains on either side, allocates.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import NamedTuple
@@ -52,13 +53,15 @@ WITH lettered AS (
   SELECT i.customer_id AS customer, i.lettering AS code, i.id, i.key,
          i.issued AS day, CASE WHEN i.amount > 0 THEN 0 ELSE 1 END AS side,
          ABS(i.amount) AS amount, COALESCE(i.lettered_on, i.issued) AS on_day
-  FROM {scope} JOIN invoices i ON i.customer_id = {on_invoices}
-  WHERE i.lettering IS NOT NULL AND i.closed_run_id IS NULL
+  FROM {scope}{join}invoices i
+  WHERE i.customer_id = {on_invoices}
+    AND i.lettering IS NOT NULL AND i.closed_run_id IS NULL
   UNION ALL
   SELECT p.customer_id, p.lettering, p.id, p.key, p.received, 2, ABS(p.amount),
          COALESCE(p.lettered_on, p.received)
-  FROM {scope} JOIN payments p ON p.customer_id = {on_payments}
-  WHERE p.lettering IS NOT NULL AND p.closed_run_id IS NULL
+  FROM {scope}{join}payments p
+  WHERE p.customer_id = {on_payments}
+    AND p.lettering IS NOT NULL AND p.closed_run_id IS NULL
 ), grouped AS (
   SELECT customer, code, id, key, day, side, amount,
          MAX(on_day) OVER (PARTITION BY customer, code) AS on_day
@@ -111,6 +114,11 @@ def refresh(conn: Connection, company: int, touched: list[int] | None = None) ->
     sql = _REFRESH.format(
         columns=", ".join(COLUMNS),
         scope=scope,
+        # a few groups: each looked up by the items' (customer, lettering) index;
+        # SQLite, with no statistics, otherwise read every item of the store and
+        # looked it up among the groups (0.09 s a sync with no group at all, on
+        # 877 000 items). Whole customers (a first sync): any order.
+        join=", " if touched is not None else " CROSS JOIN ",
         on_invoices=on_invoices,
         on_payments=on_payments,
         collate=' COLLATE "C"' if pg else "",  # allocate compares keys as str
@@ -135,12 +143,17 @@ def remember(conn: Connection, company: int, staged: str, target: str) -> None:
     merge overwrites. Such a group must be refreshed: its allocations, and the
     date they take from every member (zero amounts too), may change."""
     differs = "IS DISTINCT FROM" if conn.dialect.name == "postgresql" else "IS NOT"
+    # Staged rows first, each looked up by the target's unique key: SQLite, with
+    # no statistics, otherwise read the company's whole table and looked each row
+    # up among the staged (0.40 s against 0.005 s for 4 000 rows staged among
+    # 440 000 invoices). CROSS JOIN fixes SQLite's order; PostgreSQL plans it
+    # as any join.
     conn.execute(
         text(
             f"INSERT INTO {PREVIOUS} (customer, code)"
-            f" SELECT t.customer_id, t.lettering FROM {staged} s JOIN {target} t"
-            " ON t.company_id = :company AND t.key = s.key"
-            f" WHERE t.lettering IS NOT NULL AND (t.lettering {differs} s.lettering"
+            f" SELECT t.customer_id, t.lettering FROM {staged} s CROSS JOIN {target} t"
+            " WHERE t.company_id = :company AND t.key = s.key"
+            f" AND t.lettering IS NOT NULL AND (t.lettering {differs} s.lettering"
             f" OR t.customer_id {differs} (SELECT c.id FROM customers c"
             " WHERE c.company_id = :company AND c.code = s.customer))"
         ),
@@ -182,13 +195,6 @@ def touch(conn: Connection, company: int, run: int, *, whole: float = WHOLE) -> 
         ),
         params,
     ).rowcount
-    total = conn.execute(
-        text(
-            "SELECT (SELECT COUNT(*) FROM invoices WHERE company_id = :company)"
-            " + (SELECT COUNT(*) FROM payments WHERE company_id = :company)"
-        ),
-        params,
-    ).scalar_one()
     conn.exec_driver_sql(f"CREATE INDEX ix_{CHANGED} ON {CHANGED} (side, id)")
     analyze(conn, CHANGED)
     temp_table_as(  # the allocations naming a changed item: read once
@@ -203,7 +209,7 @@ def touch(conn: Connection, company: int, run: int, *, whole: float = WHOLE) -> 
         " SELECT a.customer_id, a.lettering, a.origin FROM allocations a"
         f" WHERE a.payment_id IN (SELECT id FROM {CHANGED} WHERE side = 1)",
     )
-    groups = changed < whole * total
+    groups = whole > 0 and _more_items_than(conn, company, changed / whole)
     if groups:
         temp_table(
             conn, GROUPS, "customer INTEGER, code TEXT, PRIMARY KEY (customer, code)"
@@ -224,6 +230,22 @@ def touch(conn: Connection, company: int, run: int, *, whole: float = WHOLE) -> 
     for table in (CHANGED, PREVIOUS, NAMED):
         conn.exec_driver_sql(f"DROP TABLE {table}")
     return Touched(found, groups)
+
+
+def _more_items_than(conn: Connection, company: int, bound: float) -> bool:
+    """Whether the company has more than ``bound`` items (invoices and
+    payments), counted up to that bound only: not all of them each sync."""
+    limit = math.floor(bound) + 1
+    counted = conn.execute(
+        text(
+            "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM invoices"
+            " WHERE company_id = :company LIMIT :limit) i)"
+            " + (SELECT COUNT(*) FROM (SELECT 1 FROM payments"
+            " WHERE company_id = :company LIMIT :limit) p)"
+        ),
+        {"company": company, "limit": limit},
+    ).scalar_one()
+    return int(counted) >= limit
 
 
 SORT_CACHE = -4096  # KiB: what SQLite sorts in memory before it spills to disk

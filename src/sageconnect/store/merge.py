@@ -16,8 +16,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
-from sageconnect.store.bulk import filling, referenced
+from sageconnect.store.bulk import filling, referenced, temp_table_as
 from sageconnect.store.staging import Stage
+
+HITS = "merge_hits"  # the staged rows that change a row of the target, with its id
 
 
 @dataclass(slots=True)
@@ -44,23 +46,39 @@ def merge(
     cust_col = "customer_id, " if has_customer else ""
     cust_val = "c.id, " if has_customer else ""
     params = {"company": company, "run": run}
-    sets = ", ".join(f"{c} = s.{c}" for c in cols if c != keyed)
-    cust_set = "customer_id = c.id, " if has_customer else ""
+    values = [c for c in cols if c != keyed]
     differs = "IS DISTINCT FROM" if conn.dialect.name == "postgresql" else "IS NOT"
     changed = " OR ".join(
-        [f"{target}.{c} {differs} s.{c}" for c in cols if c != keyed]
-        + ([f"{target}.customer_id {differs} c.id"] if has_customer else [])
+        [f"t.{c} {differs} s.{c}" for c in values]
+        + ([f"t.customer_id {differs} c.id"] if has_customer else [])
     )
+    # The rows to update are found first, staged row by staged row through the
+    # target's unique key (CROSS JOIN fixes SQLite's order; PostgreSQL plans it
+    # as any join), then updated by id. In one UPDATE ... FROM, SQLite with no
+    # statistics read the company's whole table and looked each row up among
+    # the staged: 0.06 s a table for 4 000 staged rows that changed nothing.
+    customer_ref = "c.id AS customer_ref, " if has_customer else ""
+    temp_table_as(
+        conn,
+        HITS,
+        f"SELECT t.id AS row_id, {customer_ref}"
+        + ", ".join(f"s.{c}" for c in values)
+        + f" FROM {stage.table} s CROSS JOIN {target} t {join}"
+        f" WHERE t.company_id = :company AND t.{keyed} = s.{keyed}"
+        f" AND ({changed} OR t.closed_run_id IS NOT NULL)",
+        params,
+    )
+    sets = ", ".join(f"{c} = u.{c}" for c in values)
+    cust_set = "customer_id = u.customer_ref, " if has_customer else ""
     updated = conn.execute(
         text(
             f"UPDATE {target} SET {cust_set}{sets},"
             f" changed_run_id = :run, closed_run_id = NULL"
-            f" FROM {stage.table} s {join}"
-            f" WHERE {target}.company_id = :company AND {target}.{keyed} = s.{keyed}"
-            f" AND ({changed} OR {target}.closed_run_id IS NOT NULL)"
+            f" FROM {HITS} u WHERE {target}.id = u.row_id"
         ),
         params,
     ).rowcount
+    conn.exec_driver_sql(f"DROP TABLE {HITS}")
     closed = 0
     if close:
         closed = conn.execute(

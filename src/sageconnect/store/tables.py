@@ -129,6 +129,7 @@ invoices = Table(
     *_lifecycle(),
     UniqueConstraint("company_id", "key"),
     Index(None, "customer_id", "lettering"),
+    Index(None, "changed_run_id"),  # what a run changed: read after each merge
 )
 
 payments = Table(
@@ -151,6 +152,7 @@ payments = Table(
     *_lifecycle(),
     UniqueConstraint("company_id", "key"),
     Index(None, "customer_id", "lettering"),
+    Index(None, "changed_run_id"),  # what a run changed: read after each merge
 )
 
 _HAS_NOTE = text("credit_note_id IS NOT NULL")
