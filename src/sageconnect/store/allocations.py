@@ -235,6 +235,8 @@ def touch(conn: Connection, company: int, run: int, *, whole: float = WHOLE) -> 
 def _more_items_than(conn: Connection, company: int, bound: float) -> bool:
     """Whether the company has more than ``bound`` items (invoices and
     payments), counted up to that bound only: not all of them each sync."""
+    if not bound < 2**62:  # more than any table holds (or not a number)
+        return False
     limit = math.floor(bound) + 1
     counted = conn.execute(
         text(

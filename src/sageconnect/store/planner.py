@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
 from sageconnect import logs
 
@@ -22,13 +22,21 @@ RANDOM_PAGE_COST = 1.1
 STORE_TABLES = ("customers", "invoices", "payments", "allocations", "source_entries")
 
 
-def prepare(conn: Connection) -> list[str]:
-    """Set the sync's planner settings; analyse the store's tables that hold rows
-    but have no statistics (returned, and logged as store_tables_analyzed)."""
-    if conn.dialect.name != "postgresql":
+def analyze_bare(engine: Engine) -> list[str]:
+    """Analyse the store's tables that hold rows but have no statistics, in a
+    transaction of their own before the sync's (their locks end with it, and
+    the statistics stay whatever the sync does); logged as
+    store_tables_analyzed. Returns their names."""
+    if engine.dialect.name != "postgresql":
         return []
-    _settings(conn)
-    return _analyze_bare(conn)
+    with engine.begin() as conn:
+        return _analyze_bare(conn)
+
+
+def configure(conn: Connection) -> None:
+    """The planner settings of the sync's transaction (``SET LOCAL``)."""
+    if conn.dialect.name == "postgresql":
+        _settings(conn)
 
 
 def _settings(conn: Connection) -> None:
@@ -68,13 +76,14 @@ def _analyze_bare(conn: Connection) -> list[str]:
     bare = [
         str(name)
         for (name,) in conn.execute(
-            text(
-                "SELECT c.relname FROM pg_class c"
-                " WHERE c.relnamespace = current_schema()::regnamespace"
-                " AND c.relkind = 'r' AND c.relname = ANY(:tables)"
-                " AND pg_relation_size(c.oid) > 0"
+            text(  # each table found as the sync's unqualified names find it
+                "SELECT c.relname FROM unnest(CAST(:tables AS text[])) AS t(name)"
+                " JOIN pg_class c ON c.oid = to_regclass(quote_ident(t.name))"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE c.relkind = 'r' AND pg_relation_size(c.oid) > 0"
+                " AND pg_has_role(c.relowner, 'USAGE')"  # ANALYZE would skip it
                 " AND NOT EXISTS (SELECT 1 FROM pg_stats s"
-                " WHERE s.schemaname = current_schema() AND s.tablename = c.relname)"
+                " WHERE s.schemaname = n.nspname AND s.tablename = c.relname)"
                 " ORDER BY c.relname"
             ),
             {"tables": list(STORE_TABLES)},

@@ -124,11 +124,13 @@ def sync(
             ).scalar()
         with report.timing("read"):
             reading = mapper.read(previous, full=full)
+        if reading is not None:
+            planner.analyze_bare(engine)
         with engine.begin() as conn:
             if reading is None:
                 report.source_unchanged = True
             else:
-                planner.prepare(conn)  # before the first statement it would plan
+                planner.configure(conn)  # before the first statement it would plan
                 known = None
                 if getattr(reading, "digests", False) and previous and not full:
                     with report.timing("read"):
