@@ -64,6 +64,7 @@ def builder() -> Any:
     return module
 
 
+SOURCE_TABLES = ("F_ECRITUREC", "F_COMPTET", "F_JOURNAUX", "F_CONTACTT")
 CUSTOMER_LINES = "SELECT COUNT(*) FROM F_ECRITUREC e JOIN F_COMPTET t ON t.CT_Num = e.CT_Num WHERE t.CT_Type = 0"
 
 
@@ -88,6 +89,13 @@ def grow(conn: pyodbc.Connection, rows: int) -> int:
         conn.commit()
         count = int(conn.execute(CUSTOMER_LINES).fetchval())
         copy += 1
+    # A Sage database has the statistics its server keeps (SQL Server creates and
+    # refreshes them by itself); this server's autovacuum may be off. Without
+    # them PostgreSQL looked up the day's changes customer by customer: 10.3 s
+    # for the 3 768 lines of an incremental read of 1M, 0.49 s with them.
+    for table in SOURCE_TABLES:
+        conn.execute(f"ANALYZE {table}")
+    conn.commit()
     return count
 
 
