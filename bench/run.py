@@ -236,7 +236,7 @@ def odbc_size(size: str, pg: str | None, work: Path) -> list[Row]:
         build.build(
             conn, "postgresql", customers=2000, entries=odbc.BASE_ENTRIES, seed=7
         )  # type: ignore[attr-defined]
-        odbc.grow(conn, target)
+        odbc.grow(conn, target, server=True)
         conn.close()
         sources.append(("psqlODBC", source))
         cleanup = base

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
 import sys
 import uuid
 from collections.abc import Callable
@@ -20,6 +21,20 @@ HEADER = (
     "CompAuxLib|PieceRef|PieceDate|EcritureLib|Debit|Credit|EcritureLet|DateLet|"
     "ValidDate|Montantdevise|Idevise"
 )
+
+
+def generated_fec(folder: Path, lines: int = 3000, customers: int = 40) -> Path:
+    """A new ``folder`` holding one FEC of fixtures/fec/generate.py (seed 11)."""
+    folder.mkdir()
+    fec = folder / "900000000FEC20261231.txt"
+    options = f"--lines {lines} --customers {customers} --seed 11"
+    script = ROOT / "fixtures/fec/generate.py"
+    subprocess.run(
+        [sys.executable, str(script), *options.split(), "--out", str(fec)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return fec
 
 
 def fec_lines(*rows: str, header: str = HEADER) -> str:

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +29,7 @@ from sageconnect.store.engine import open_store
 from sageconnect.store.matching import rematch
 from sageconnect.store.open_items import chase_rows
 from sageconnect.store.queries import company_ids
-from support import ROOT, write_config
+from support import generated_fec, write_config
 
 CUSTOMERS = 200
 AS_OF = dt.date(2026, 11, 24)
@@ -223,25 +221,8 @@ def test_a_resync_of_a_few_changed_entries_reads_no_table_of_items_whole(
     the product leaves (none). No statement of it goes through the company's
     invoices or payments: its cost follows what changed, not the ledger's size
     (at 877 000 items, 2.0 s of a re-sync that changed nothing, before)."""
-    src = tmp_path / "src"
-    src.mkdir()
-    fec = src / "900000000FEC20261231.txt"
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "fixtures/fec/generate.py"),
-            "--lines",
-            "3000",
-            "--customers",
-            "40",
-            "--seed",
-            "11",
-            "--out",
-            str(fec),
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    fec = generated_fec(tmp_path / "src")
+    src = fec.parent
     url = f"sqlite:///{tmp_path / 'store.db'}"
     config = load(write_config(tmp_path, url, str(src)))
     engine = open_store(url)

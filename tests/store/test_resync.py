@@ -11,8 +11,6 @@ edited file gives.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,33 +29,11 @@ from sageconnect.store.tables import (
     payments,
     rejects,
 )
-from support import ROOT, write_config
+from support import generated_fec, write_config
 
 LABEL, LETTERING, LETTERED_ON, AUX, AUX_NAME, DEBIT = 10, 13, 14, 6, 7, 11
 
 Edit = Callable[[list[list[str]]], list[list[str]]]
-
-
-def _generate(folder: Path) -> Path:
-    folder.mkdir()
-    fec = folder / "900000000FEC20261231.txt"
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "fixtures/fec/generate.py"),
-            "--lines",
-            "3000",
-            "--customers",
-            "40",
-            "--seed",
-            "11",
-            "--out",
-            str(fec),
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    return fec
 
 
 def _rows(fec: Path) -> list[list[str]]:
@@ -158,7 +134,7 @@ def test_a_resync_of_changed_entries_gives_what_a_full_read_gives(
     tmp_path: Path, store_url: str, engine: Engine, clock: FixedClock, edit: Edit
 ) -> None:
     """After edits, syncing only the changed entries leaves the store as a fresh full read does."""
-    fec = _generate(tmp_path / "fec")
+    fec = generated_fec(tmp_path / "fec")
     config = load(write_config(tmp_path, store_url, str(fec.parent)))
     first = sync_company(config, "acme", engine, clock)
     _write(fec, edit(_rows(fec)))
@@ -175,7 +151,7 @@ def test_a_mended_line_and_an_unchanged_file_after_a_resync(
     tmp_path: Path, store_url: str, engine: Engine, clock: FixedClock
 ) -> None:
     """A broken line mended is read again and its reject resolved; nothing changed reads nothing."""
-    fec = _generate(tmp_path / "fec")
+    fec = generated_fec(tmp_path / "fec")
     config = load(write_config(tmp_path, store_url, str(fec.parent)))
     original = _rows(fec)
     broken = [list(r) for r in original]
@@ -199,7 +175,7 @@ def test_a_header_that_changes_what_the_same_lines_mean_reads_them_again(
     """Debit and Credit swapped in the header, every line's bytes as they were:
     the lines now mean the opposite amounts, so no entry counts as known; the
     store ends as a fresh full read of the new file leaves it."""
-    fec = _generate(tmp_path / "fec")
+    fec = generated_fec(tmp_path / "fec")
     config = load(write_config(tmp_path, store_url, str(fec.parent)))
     first = sync_company(config, "acme", engine, clock)
     rows = _rows(fec)
