@@ -203,18 +203,28 @@ def _edit(
     if not new.payment and (new.cents > 0) != (row.cents > 0):
         new = replace(new, cents=row.cents)  # an invoice stays on its side
     table = payments if row.payment else invoices
-    conn.exec_driver_sql("DROP TABLE IF EXISTS edit")  # staged as a sync would
+    stored = table.c
+    was_customer, was_code = conn.execute(
+        select(stored.customer_id, stored.lettering).where(stored.id == item.id)
+    ).one()
     conn.exec_driver_sql(
-        "CREATE TEMPORARY TABLE edit (key TEXT, customer TEXT, lettering TEXT)"
+        "DROP TABLE IF EXISTS edit"
+    )  # the merge's hits, as it makes them
+    conn.exec_driver_sql(
+        "CREATE TEMPORARY TABLE edit (row_id INTEGER, customer_ref INTEGER,"
+        " lettering TEXT, was_customer_id INTEGER, was_lettering TEXT)"
     )
     conn.execute(
-        text("INSERT INTO edit VALUES (:key, :customer, :code)"),
-        {"key": item.key, "customer": f"C{new.customer}", "code": new.lettering},
+        text("INSERT INTO edit VALUES (:id, :customer, :code, :was, :was_code)"),
+        {
+            "id": item.id,
+            "customer": ids[new.customer],
+            "code": new.lettering,
+            "was": was_customer,
+            "was_code": was_code,
+        },
     )
-    company = conn.execute(
-        select(table.c.company_id).where(table.c.id == item.id)
-    ).scalar_one()
-    remember(conn, company, "edit", table.name)
+    remember(conn, "edit")
     day = D + dt.timedelta(days=new.day)
     values = {
         "amount": from_cents(new.cents),

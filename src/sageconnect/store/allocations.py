@@ -137,27 +137,22 @@ def start(conn: Connection) -> None:
     temp_table(conn, PREVIOUS, "customer INTEGER, code TEXT")
 
 
-def remember(conn: Connection, company: int, staged: str, target: str) -> None:
-    """Before merging ``staged`` rows into ``target`` (invoices or payments): the
-    lettering groups of the items whose code or customer they change, which the
-    merge overwrites. Such a group must be refreshed: its allocations, and the
-    date they take from every member (zero amounts too), may change."""
+def remember(conn: Connection, hits: str) -> None:
+    """As a merge is about to update items (invoices or payments): the lettering
+    groups of those whose code or customer it changes, which it overwrites. Such
+    a group must be refreshed: its allocations, and the date they take from
+    every member (zero amounts too), may change.
+
+    ``hits``: the merge's table of the rows it updates (see
+    :func:`sageconnect.store.merge.merge`), which holds each item's customer and
+    code before and after: no other look-up of the staged rows in the store.
+    """
     differs = "IS DISTINCT FROM" if conn.dialect.name == "postgresql" else "IS NOT"
-    # Staged rows first, each looked up by the target's unique key: SQLite, with
-    # no statistics, otherwise read the company's whole table and looked each row
-    # up among the staged (0.40 s against 0.005 s for 4 000 rows staged among
-    # 440 000 invoices). CROSS JOIN fixes SQLite's order; PostgreSQL plans it
-    # as any join.
-    conn.execute(
-        text(
-            f"INSERT INTO {PREVIOUS} (customer, code)"
-            f" SELECT t.customer_id, t.lettering FROM {staged} s CROSS JOIN {target} t"
-            " WHERE t.company_id = :company AND t.key = s.key"
-            f" AND t.lettering IS NOT NULL AND (t.lettering {differs} s.lettering"
-            f" OR t.customer_id {differs} (SELECT c.id FROM customers c"
-            " WHERE c.company_id = :company AND c.code = s.customer))"
-        ),
-        {"company": company},
+    conn.exec_driver_sql(
+        f"INSERT INTO {PREVIOUS} (customer, code)"
+        f" SELECT was_customer_id, was_lettering FROM {hits}"
+        f" WHERE was_lettering IS NOT NULL AND (was_lettering {differs} lettering"
+        f" OR was_customer_id {differs} customer_ref)"
     )
 
 

@@ -12,6 +12,7 @@ table).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
@@ -30,9 +31,21 @@ class MergeCounts:
 
 
 def merge(
-    conn: Connection, stage: Stage, target: str, company: int, run: int, *, close: bool
+    conn: Connection,
+    stage: Stage,
+    target: str,
+    company: int,
+    run: int,
+    *,
+    close: bool,
+    before_update: Callable[[Connection, str], None] | None = None,
 ) -> MergeCounts:
-    """Merge one staging table into ``target``; rows name their customer by code."""
+    """Merge one staging table into ``target``; rows name their customer by code.
+
+    ``before_update`` is given the table of the rows about to be updated (HITS:
+    ``row_id``, ``customer_ref`` and the staged values; for lettered items,
+    ``was_customer_id`` and ``was_lettering`` too, what the update overwrites).
+    """
     keyed = stage.key
     has_customer = "customer" in stage.columns
     cols = [c for c in stage.columns if c != "customer"]
@@ -53,10 +66,17 @@ def merge(
         + ([f"t.customer_id {differs} c.id"] if has_customer else [])
     )
     # The rows to update are found first, staged row by staged row through the
-    # target's unique key (CROSS JOIN, as in allocations.remember), then updated
-    # by id: in one UPDATE ... FROM, SQLite read the company's whole table (0.06 s
-    # a table for 4 000 staged rows that changed nothing).
+    # target's unique key, then updated by id. CROSS JOIN fixes SQLite's order:
+    # with no statistics, it otherwise read the company's whole table and looked
+    # each row up among the staged (0.40 s against 0.005 s for 4 000 rows staged
+    # among 440 000 invoices); PostgreSQL plans it as any join. In one
+    # UPDATE ... FROM, SQLite read the whole table too (0.06 s a table for 4 000
+    # staged rows that changed nothing).
     customer_ref = "c.id AS customer_ref, " if has_customer else ""
+    if has_customer and "lettering" in values:
+        customer_ref += (
+            "t.customer_id AS was_customer_id, t.lettering AS was_lettering, "
+        )
     temp_table_as(
         conn,
         HITS,
@@ -67,6 +87,8 @@ def merge(
         f" AND ({changed} OR t.closed_run_id IS NOT NULL)",
         params,
     )
+    if before_update is not None:
+        before_update(conn, HITS)
     sets = ", ".join(f"{c} = u.{c}" for c in values)
     cust_set = "customer_id = u.customer_ref, " if has_customer else ""
     updated = conn.execute(

@@ -222,9 +222,16 @@ def _merge_stage(
             )
             for key, code in orphans(conn, stage, company)
         ]
-    if stage in (staging.INVOICES, staging.PAYMENTS):
-        alloc.remember(conn, company, stage.table, target)  # before codes change
-    counts = merge(conn, stage, target, company, run, close=report.full_read)
+    lettered = stage in (staging.INVOICES, staging.PAYMENTS)
+    counts = merge(
+        conn,
+        stage,
+        target,
+        company,
+        run,
+        close=report.full_read,
+        before_update=alloc.remember if lettered else None,  # before codes change
+    )
     if counts.inserted > FRESH:
         analyze(conn, target)  # plans next see its new size
     report.inserted += counts.inserted
