@@ -198,12 +198,15 @@ def close_empty_customers(conn: Connection, company: int, run: int) -> int:
 
 
 def _keep(conn: Connection, company: int) -> None:
-    # the company syncing; in the index's order (random digests, else)
-    with referenced(conn), filling(conn, "source_entries", STAGE):
+    # the company syncing; in the index's order (random digests, else), unless
+    # the index is built after (a first sync: the sort would cost 0.35 s more
+    # on PostgreSQL for a million lines' 393 000 entries)
+    with referenced(conn), filling(conn, "source_entries", STAGE) as rebuilt:
         conn.execute(
             text(
                 "INSERT INTO source_entries (company_id, digest, key)"
-                f" SELECT :company, digest, key FROM {STAGE} ORDER BY digest"
+                f" SELECT :company, digest, key FROM {STAGE}"
+                + ("" if rebuilt else " ORDER BY digest")
             ),
             {"company": company},
         )

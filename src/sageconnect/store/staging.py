@@ -113,11 +113,13 @@ class Stage:
             insert_rows(conn, self.table, (*self.columns, "seq"), rows)
 
     def index(self, conn: Connection) -> None:
-        """Index the key once the rows are in (faster than indexing each insert)."""
+        """Index the key once the rows are in (faster than indexing each insert);
+        statistics of the columns the merge joins on."""
         conn.exec_driver_sql(
             f"CREATE INDEX ix_{self.table} ON {self.table} ({self.key})"
         )
-        analyze(conn, self.table)
+        joined = [c for c in (self.key, "customer") if c in self.columns]
+        analyze(conn, self.table, columns=joined)
 
     def drop_duplicates(self, conn: Connection) -> list[tuple[str, int]]:
         """Keep the first row read for each key; return (key, copies) of the others."""
