@@ -17,13 +17,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from hashlib import blake2b
 from pathlib import Path
+from typing import TypeVar
 
 from xxhash import xxh3_64_intdigest
 
 from sageconnect.mapping.ledger_line import Columns, LineCents, LineParser
 from sageconnect.mapping.spec import MappingSpec
 from sageconnect.model.records import Reject
-from sageconnect.readers.files import FileFormat, Splitter, data_lines
+from sageconnect.readers.files import FileFormat, Row, Splitter, data_lines
 
 
 @dataclass(slots=True)
@@ -165,6 +166,7 @@ def _decodes(raw: bytes, encoding: str) -> bool:
 
 
 Parsed = tuple[str, list[LineCents | Reject], set[str]]
+_Line = TypeVar("_Line", bytes, str)  # a line as read, or decoded
 
 
 class EntryParser:
@@ -190,6 +192,7 @@ class EntryParser:
         self.receivable = receivable
         self.delimiter = fmt.delimiter.encode("ascii")
         self.readable = _readable(fmt)
+        self.separators = len(fmt.header) - 1
 
     def entries(
         self, salt: bytes | None = None, known: Callable[[int], bool] | None = None
@@ -202,25 +205,68 @@ class EntryParser:
         if entry.loose:  # unreadable: no entry to belong to
             row = self.split(entry.numbers[0], entry.raws[0])
             return "", [row] if isinstance(row, Reject) else [], set()
-        lines: list[LineCents | Reject] = []
+        texts = self._decoded(entry.raws)
+        if texts is None:  # a line that does not decode: each read from its bytes
+            lines, others = self._read(
+                entry.numbers, entry.raws, self._other_account, self.split
+            )
+        else:
+            lines, others = self._read(
+                entry.numbers, texts, self._other_text, self.split.fields
+            )
+        return entry.journal, lines, others
+
+    def _read(
+        self,
+        numbers: list[int],
+        lines: list[_Line],
+        other: Callable[[_Line], str],
+        split: Callable[[int, _Line], Row | Reject],
+    ) -> tuple[list[LineCents | Reject], set[str]]:
+        """The receivable lines parsed, and the other lines' accounts."""
+        parsed: list[LineCents | Reject] = []
         others: set[str] = set()
         receivable, a, parse = self.receivable, self.a, self.parser.parse
-        journal = entry.journal
-        for number, raw in zip(entry.numbers, entry.raws, strict=True):
-            other = self._other_account(raw)
-            if other:  # the common case: a counterpart line, not decoded whole
-                others.add(other)
+        for number, line in zip(numbers, lines, strict=True):
+            account = other(line)
+            if account:  # the common case: a counterpart line, not split whole
+                others.add(account)
                 continue
-            row = self.split(number, raw)
+            row = split(number, line)
             if isinstance(row, Reject):  # a line the cut let in unchecked
-                lines.append(row)
+                parsed.append(row)
                 continue
             fields = row[1]
             if fields[a].startswith(receivable):
-                lines.append(parse(number, fields))
+                parsed.append(parse(number, fields))
             else:
                 others.add(fields[a])
-        return journal, lines, others
+        return parsed, others
+
+    def _decoded(self, raws: list[bytes]) -> list[str] | None:
+        """The entry's lines decoded in one go (one call, not one a line), when
+        they all decode and the file is not quoted; else None. A whole that
+        decodes is lines that each decode, in the file's encodings (ASCII line
+        ends; no byte of a multibyte character is ASCII)."""
+        if self.fmt.quoted:
+            return None
+        try:
+            text = b"\n".join(raws).decode(self.fmt.encoding)
+        except UnicodeDecodeError:
+            return None
+        if "\ufeff" in text:  # a byte-order mark, which a decoder skips at a start
+            return None
+        texts = text.split("\n")
+        return texts if len(texts) == len(raws) else None
+
+    def _other_text(self, text: str) -> str:
+        """As :meth:`_other_account`, of a line decoded."""
+        if text.count(self.fmt.delimiter) != self.separators:
+            return ""
+        account = text.split(self.fmt.delimiter, self.a + 1)[self.a]
+        if not (account.isascii() and account.isalnum()):  # padded or empty
+            return ""
+        return "" if account.startswith(self.receivable) else account
 
     def _other_account(self, raw: bytes) -> str:
         """The line's account when it is plainly not a receivable one on a line

@@ -118,11 +118,15 @@ class Splitter:
         self.decode = codecs.getdecoder(fmt.encoding)
 
     def __call__(self, number: int, raw: bytes) -> Row | Reject:
-        fmt, width = self.fmt, self.width
         try:
             text = self.decode(raw)[0]
         except UnicodeDecodeError:
-            return _undecodable(self.where, number, raw, fmt)
+            return _undecodable(self.where, number, raw, self.fmt)
+        return self.fields(number, text)
+
+    def fields(self, number: int, text: str) -> Row | Reject:
+        """The stripped fields of a line already decoded, or a Reject."""
+        fmt, width = self.fmt, self.width
         if not fmt.quoted:
             parts = text.split(fmt.delimiter)
         else:
