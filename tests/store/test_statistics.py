@@ -13,21 +13,22 @@ from structlog.testing import capture_logs
 from sageconnect.clock import FixedClock
 from sageconnect.config import load
 from sageconnect.jobs import sync_company
+from sageconnect.store.bulk import FRESH
 from sageconnect.store.engine import open_store
 from sageconnect.store.planner import STORE_TABLES
 
 CLOCK = FixedClock(dt.datetime(2026, 11, 24, 6, tzinfo=dt.UTC))
 
 
-def _config(tmp_path: Path, url: str) -> Path:
+def _config(tmp_path: Path, url: str, customers_count: int = 30) -> Path:
     src = tmp_path / "src"
     src.mkdir()
     customers = [
         "code;name;email;phone;siren;language;credit_limit;insured_limit;no_dunning"
     ]
     entries = ["id;customer;type;number;date;due;label;amount;match"]
-    for n in range(1, 31):
-        code = f"C{n:03d}"
+    for n in range(1, customers_count + 1):
+        code = f"C{n:04d}"
         customers.append(f"{code};Client {n};;;;fr;;;0")
         entries += [
             f"I{n};{code};invoice;F{n};01/10/2026;31/10/2026;Facture;120,00;L1",
@@ -61,16 +62,18 @@ def _analyzed_events(config: Path, engine: Engine, *, full: bool) -> list[str]:
     return [e["tables"] for e in logged if e["event"] == "store_tables_analyzed"]
 
 
+def _without_autovacuum(engine: Engine) -> None:
+    with engine.begin() as conn:  # autovacuum must not come by during the test
+        for table in STORE_TABLES:
+            conn.exec_driver_sql(f"ALTER TABLE {table} SET (autovacuum_enabled = off)")
+
+
 def test_a_store_without_statistics_is_analysed_once(
     tmp_path: Path, pg_url: str
 ) -> None:
     engine = open_store(pg_url)
     try:
-        with engine.begin() as conn:  # autovacuum must not come by during the test
-            for table in STORE_TABLES:
-                conn.exec_driver_sql(
-                    f"ALTER TABLE {table} SET (autovacuum_enabled = off)"
-                )
+        _without_autovacuum(engine)
         config = _config(tmp_path, pg_url)
 
         # a new store: empty tables have nothing to tell
@@ -89,6 +92,29 @@ def test_a_store_without_statistics_is_analysed_once(
         }
 
         # statistics stay (a sync's own writes do not remove them): not again
+        assert _analyzed_events(config, engine, full=True) == []
+    finally:
+        engine.dispose()
+
+
+def test_a_first_sync_leaves_statistics_of_the_tables_it_filled(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """A first sync of more rows than the planner can go without statistics for
+    (bulk.FRESH) analyses every table it filled, allocations included: the next
+    sync has nothing to analyse before it plans."""
+    engine = open_store(pg_url)
+    try:
+        _without_autovacuum(engine)
+        config = _config(tmp_path, pg_url, customers_count=FRESH + 100)
+
+        assert _analyzed_events(config, engine, full=False) == []  # a new store
+        assert _with_statistics(engine) == {
+            "allocations",
+            "customers",
+            "invoices",
+            "payments",
+        }
         assert _analyzed_events(config, engine, full=True) == []
     finally:
         engine.dispose()

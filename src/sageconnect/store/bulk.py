@@ -167,6 +167,11 @@ def filling(conn: Connection, table: str, source: str | None = None) -> Iterator
     locks the table until the commit: only a table with no row is touched.
     ``source``: the table the rows come from; nothing is done when it has none.
     Gives whether the indexes are built after (the rows may come in any order).
+
+    A table so filled with more than FRESH rows is analysed (PostgreSQL) once its
+    indexes are back: its statistics were those of an empty table, and building
+    an index sets its row count, which keeps :class:`Growth` from seeing that
+    they are missing.
     """
     idle = _has_rows(conn, table) or (source and not _has_rows(conn, source))
     indexes = [] if idle else _secondary_indexes(conn, table)
@@ -175,6 +180,8 @@ def filling(conn: Connection, table: str, source: str | None = None) -> Iterator
     yield bool(indexes)
     for _, definition in indexes:
         conn.exec_driver_sql(definition)
+    if indexes and Growth(conn, table).seen > FRESH:  # the row count just built
+        analyze(conn, table)
 
 
 def _has_rows(conn: Connection, table: str) -> bool:

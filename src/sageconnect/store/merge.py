@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
-from sageconnect.store.bulk import filling, referenced, temp_table_as
+from sageconnect.store.bulk import FRESH, analyze, filling, referenced, temp_table_as
 from sageconnect.store.staging import Stage
 
 HITS = "merge_hits"  # the staged rows that change a row of the target, with its id
@@ -112,7 +112,7 @@ def merge(
             params,
         ).rowcount
     # company and customer ids come from the join
-    with referenced(conn), filling(conn, target, stage.table):
+    with referenced(conn), filling(conn, target, stage.table) as rebuilt:
         inserted = conn.execute(
             text(
                 f"INSERT INTO {target} (company_id, {cust_col}{target_cols},"
@@ -124,6 +124,8 @@ def merge(
             ),
             params,
         ).rowcount
+    if inserted > FRESH and not rebuilt:  # (filling analysed a table it rebuilt)
+        analyze(conn, target)  # plans next see its new size
     return MergeCounts(inserted, updated, closed)
 
 

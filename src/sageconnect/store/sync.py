@@ -25,7 +25,7 @@ from sageconnect.mapping.protocol import Mapper, Reading
 from sageconnect.model.records import Invoice, Keyed, Payment, Record, Reject
 from sageconnect.store import allocations as alloc
 from sageconnect.store import digests, planner, staging
-from sageconnect.store.bulk import FRESH, Growth, analyze, referenced
+from sageconnect.store.bulk import Growth, referenced
 from sageconnect.store.matching import rematch
 from sageconnect.store.merge import merge, orphans
 from sageconnect.store.rejects import record_rejects
@@ -232,8 +232,6 @@ def _merge_stage(
         close=report.full_read,
         before_update=alloc.remember if lettered else None,  # before codes change
     )
-    if counts.inserted > FRESH:
-        analyze(conn, target)  # plans next see its new size
     report.inserted += counts.inserted
     report.updated += counts.updated
     report.closed += counts.closed
