@@ -14,7 +14,10 @@ each measure in a fresh process (wall seconds, rows per second, peak RSS):
   shows what the 2x target leaves for the rest of a sync;
 - ``sageconnect sync`` into an empty SQLite store, a re-sync of the unchanged
   file, a re-sync after 1 % of the lines changed (labels, every third one
-  un-lettered); the same into a scratch PostgreSQL schema with ``--pg``.
+  un-lettered); the same into a scratch PostgreSQL schema with ``--pg``. Each
+  re-sync runs ``--repeat`` times (3 by default: the 1 % change undone and made
+  again in turn), and its median is kept: a run of a few seconds on a shared
+  machine takes a neighbour's burst whole.
 
 For each ``--odbc-sizes`` size, a Sage-100-shaped source (fixtures/sage100) grown
 to that many entry lines, read through the SQLite ODBC driver and psqlODBC
@@ -35,7 +38,7 @@ import os
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from _common import ROOT, child, fec_file
@@ -145,6 +148,7 @@ class Row:
     # where the sync's time went, as sync_finished states it: (phase, seconds)
     phases: tuple[tuple[str, float], ...] = ()
     staged: int | None = None  # rows a Python floor wrote (the receivable lines)
+    walls: tuple[float, ...] = ()  # every run's wall seconds, of a repeated measure
 
     def after_read(self) -> float:
         """Seconds of the phases after the rows are staged: merge, lettering, match."""
@@ -212,9 +216,20 @@ def python_floor(size: str, lines: int, fec: Path, name: str, target: str) -> Ro
 
 
 def sync_measures(
-    size: str, lines: int, fec: Path, store: tuple[str, str], work: Path
+    size: str,
+    lines: int,
+    fec: Path,
+    store: tuple[str, str],
+    work: Path,
+    *,
+    repeat: int = 1,
 ) -> list[Row]:
-    """Full sync, unchanged re-sync, and re-sync after 1 % changed, into one store."""
+    """Full sync, unchanged re-sync, and re-sync after 1 % changed, into one store.
+
+    Each re-sync is measured ``repeat`` times and its median kept (peak memory:
+    the highest), since a few seconds' run takes a neighbour's burst whole: the
+    1 % change is undone and made again in turn, each time the same lines.
+    """
     name, url = store
     folder = work / f"src-{name}"
     shutil.rmtree(folder, ignore_errors=True)
@@ -231,14 +246,28 @@ def sync_measures(
         (f"{name}: re-sync unchanged", full),
         (f"{name}: re-sync 1% changed", full),
     ]:
-        if label.endswith("1% changed"):
-            changed_copy(fec, live)
-        # the JSON log (stderr) is what the sync says of itself: read it too
-        logged = ["sh", "-c", 'exec "$0" sync -c "$1" 2>&1', exe, str(cfg)]
-        wall, rss, out = child(logged)
-        inner, phases = _sync_seconds(out)
-        rows.append(Row(size, label, lines, wall, rss, ref, inner, phases))
-        print(f"  {label}: {wall:.2f} s ({inner} s in sync), {rss} MiB", flush=True)
+        samples = []
+        for turn in range(1 if label == full else repeat):
+            if label.endswith("1% changed"):
+                if turn % 2:
+                    shutil.copyfile(fec, live)
+                else:
+                    changed_copy(fec, live)
+            # the JSON log (stderr) is what the sync says of itself: read it too
+            logged = ["sh", "-c", 'exec "$0" sync -c "$1" 2>&1', exe, str(cfg)]
+            wall, rss, out = child(logged)
+            inner, phases = _sync_seconds(out)
+            samples.append(Row(size, label, lines, wall, rss, ref, inner, phases))
+            print(f"  {label}: {wall:.2f} s ({inner} s in sync), {rss} MiB", flush=True)
+        samples.sort(key=lambda r: r.wall)
+        median = samples[len(samples) // 2]
+        rows.append(
+            replace(
+                median,
+                rss=max(r.rss for r in samples),
+                walls=tuple(r.wall for r in samples) if len(samples) > 1 else (),
+            )
+        )
     return rows
 
 
@@ -257,7 +286,9 @@ def _sync_seconds(out: str) -> tuple[float | None, tuple[tuple[str, float], ...]
     return None, ()
 
 
-def fec_size(size: str, data: Path, pg: str | None, work: Path) -> list[Row]:
+def fec_size(
+    size: str, data: Path, pg: str | None, work: Path, repeat: int = 1
+) -> list[Row]:
     lines = parse_size(size)
     fec = fec_file(lines, data)
     wall, rss, _ = child([sys.executable, "-c", CSV_FLOOR, str(fec)])
@@ -269,7 +300,8 @@ def fec_size(size: str, data: Path, pg: str | None, work: Path) -> list[Row]:
     (work / "py.db").unlink()
     db = work / f"store{lines}.db"
     db.unlink(missing_ok=True)
-    rows += sync_measures(size, lines, fec, ("sqlite", f"sqlite:///{db}"), work)
+    sqlite = ("sqlite", f"sqlite:///{db}")
+    rows += sync_measures(size, lines, fec, sqlite, work, repeat=repeat)
     db.unlink()
     if pg:
         schema = f"bench_run_{lines}"
@@ -279,7 +311,8 @@ def fec_size(size: str, data: Path, pg: str | None, work: Path) -> list[Row]:
             rows.append(Row(size, "floor: postgresql", lines, floor[0], floor[1]))
             print(f"  floor: postgresql COPY {floor[0]:.2f} s", flush=True)
             rows.append(python_floor(size, lines, fec, "postgresql", url))
-            rows += sync_measures(size, lines, fec, ("postgresql", url), work)
+            postgresql = ("postgresql", url)
+            rows += sync_measures(size, lines, fec, postgresql, work, repeat=repeat)
         finally:
             scratch_schema(pg, schema, drop=True)
     return rows
@@ -340,6 +373,8 @@ def render(rows: list[Row]) -> str:
             vs += f" (in sync: {r.inner / ref.inner:.1%})"
         if ref and _over_bare_loop(r):
             vs += f" (+{r.rss - ref.rss} MiB)"
+        if r.walls:
+            vs += f" (median of {len(r.walls)}: {' '.join(f'{w:.2f}' for w in r.walls)} s)"
         lines.append(
             f"| {r.size} | {r.measure} | {r.rows} | {r.wall:.2f}"
             f" | {'' if r.inner is None else f'{r.inner:.2f}'} | {r.rate()}"
@@ -406,6 +441,9 @@ def main() -> None:
     parser.add_argument("--odbc-sizes", default="", help="ODBC entry lines, e.g. 1M")
     parser.add_argument("--plan", action="store_true", help="measure the planner")
     parser.add_argument("--pg", help="PostgreSQL URL of a scratch database")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of each re-sync (the median kept)"
+    )
     parser.add_argument("--data", type=Path, default=ROOT / "bench" / ".data")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/run.md")
     args = parser.parse_args()
@@ -415,7 +453,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for size in filter(None, args.sizes.split(",")):
             print(f"FEC {size}", flush=True)
-            rows += fec_size(size, args.data, args.pg, Path(tmp))
+            rows += fec_size(size, args.data, args.pg, Path(tmp), args.repeat)
         for size in filter(None, args.odbc_sizes.split(",")):
             print(f"ODBC {size}", flush=True)
             rows += odbc_size(size, args.pg, Path(tmp))
