@@ -45,6 +45,7 @@ from _common import ROOT, child, fec_file
 from sync import FLOOR as CSV_FLOOR
 from sync import config, scratch_schema
 
+from sageconnect.store import staging
 from sageconnect.store.sync import PHASES
 
 SQLITE_TYPED = """
@@ -97,10 +98,7 @@ print(n)
 PY_FLOOR = """
 import csv, sys, datetime as dt
 from decimal import Decimal
-target, path = sys.argv[1], sys.argv[2]
-cols = ("key TEXT, customer TEXT, number TEXT, kind TEXT, issued DATE, due DATE,"
-        " due_source TEXT, amount BIGINT, currency TEXT, currency_amount BIGINT,"
-        " journal TEXT, label TEXT, lettering TEXT, lettered_on DATE, seq INTEGER")
+target, path, cols = sys.argv[1], sys.argv[2], sys.argv[3]  # the staging table's
 names = ", ".join(c.split()[0] for c in cols.split(", "))
 def day(text):
     return dt.date(int(text[:4]), int(text[4:6]), int(text[6:])) if text else None
@@ -201,7 +199,8 @@ def sqlite_floor(fec: Path, work: Path) -> tuple[float, int, str]:
 def python_floor(size: str, lines: int, fec: Path, name: str, target: str) -> Row:
     """PY_FLOOR into ``target`` (a SQLite file or a PostgreSQL URL), against the
     store's own floor: what is left of the 2x target for the rest of a sync."""
-    wall, rss, out = child([sys.executable, "-c", PY_FLOOR, target, str(fec)])
+    columns = staging.INVOICES.definition()
+    wall, rss, out = child([sys.executable, "-c", PY_FLOOR, target, str(fec), columns])
     staged = int(out.split()[-1])
     print(f"  floor: python csv + typed write to {name} {wall:.2f} s", flush=True)
     return Row(

@@ -72,15 +72,13 @@ def merge(
     # among 440 000 invoices); PostgreSQL plans it as any join. In one
     # UPDATE ... FROM, SQLite read the whole table too (0.06 s a table for 4 000
     # staged rows that changed nothing).
-    customer_ref = "c.id AS customer_ref, " if has_customer else ""
-    if has_customer and "lettering" in values:
-        customer_ref += (
-            "t.customer_id AS was_customer_id, t.lettering AS was_lettering, "
-        )
+    carried = "c.id AS customer_ref, " if has_customer else ""
+    if has_customer and "lettering" in values:  # what the update overwrites
+        carried += "t.customer_id AS was_customer_id, t.lettering AS was_lettering, "
     temp_table_as(
         conn,
         HITS,
-        f"SELECT t.id AS row_id, {customer_ref}"
+        f"SELECT t.id AS row_id, {carried}"
         + ", ".join(f"s.{c}" for c in values)
         + f" FROM {stage.table} s CROSS JOIN {target} t {join}"
         f" WHERE t.company_id = :company AND t.{keyed} = s.{keyed}"

@@ -99,9 +99,13 @@ class Stage:
     columns: tuple[str, ...]
     key: str
 
-    def create(self, conn: Connection) -> None:
+    def definition(self) -> str:
+        """The table's columns as SQL: each typed, then its read order."""
         cols = ", ".join(f"{c} {_TYPES.get(c, 'TEXT')}" for c in self.columns)
-        temp_table(conn, self.table, f"{cols}, seq INTEGER")
+        return f"{cols}, seq INTEGER"
+
+    def create(self, conn: Connection) -> None:
+        temp_table(conn, self.table, self.definition())
 
     def insert(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         """Insert rows (each ends with its read order).
